@@ -1,0 +1,31 @@
+# Everything a fresh machine needs: `make demo` and `make test` create .venv and install.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench bench-quick clean help
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ -/'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## annotate bundled real variants against the bundled gnomAD excerpt
+	$(BIN)/varidex demo
+
+test: $(STAMP)  ## run the test suite, lint and type checks
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff and mypy only
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,42 @@
+"""The varidex gnomAD engine: releases as data, a chunked tabix sweep, results by row."""
+
+from __future__ import annotations
+
+from .annotate import Annotator, LookupResult, result_frame
+from .contigs import normalize_chrom
+from .discovery import ReleaseFiles, build_index, discover
+from .errors import (
+    GnomADError,
+    GnomADFileError,
+    InputFormatError,
+    MissingIndexError,
+    ReleaseSchemaError,
+    VaridexError,
+    WorkerError,
+)
+from .keys import VariantKey, normalize_variant, trim_alleles
+from .releases import RELEASES, GnomADRelease, detect_release, get_release
+
+__all__ = [
+    "RELEASES",
+    "Annotator",
+    "GnomADError",
+    "GnomADFileError",
+    "GnomADRelease",
+    "InputFormatError",
+    "LookupResult",
+    "MissingIndexError",
+    "ReleaseFiles",
+    "ReleaseSchemaError",
+    "VaridexError",
+    "VariantKey",
+    "WorkerError",
+    "build_index",
+    "detect_release",
+    "discover",
+    "get_release",
+    "normalize_chrom",
+    "normalize_variant",
+    "result_frame",
+    "trim_alleles",
+]

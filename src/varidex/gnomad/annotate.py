@@ -1,0 +1,200 @@
+"""Annotate many variants at once: normalize, plan chunks, run them, place results by row.
+
+Results are placed by the caller's row number, never by a merge on coordinates, so
+duplicate input rows stay duplicates and input order is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from .contigs import contig_rank, normalize_chrom
+from .discovery import ReleaseFiles, discover
+from .engine import DEFAULT_CHUNK_SIZE, DEFAULT_MAX_GAP, ChunkTask, plan_chunks
+from .errors import InputFormatError
+from .fields import FieldSpec
+from .keys import NO_DATA, STATUSES, normalize_variant
+from .parallel import Executor, ProcessExecutor, SerialExecutor, resolve_workers
+
+logger = logging.getLogger(__name__)
+
+#: Batches smaller than this run in this process, whatever ``max_workers`` says.
+PARALLEL_THRESHOLD = 100
+
+
+@dataclass
+class LookupResult:
+    """Canonical values for each query row, in input order."""
+
+    columns: tuple[str, ...]
+    status: np.ndarray
+    values: dict[str, np.ndarray]
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(self.status.tolist())
+        return {s: c.get(s, 0) for s in STATUSES}
+
+
+@dataclass
+class Annotator:
+    """Looks variants up in one release's files. Keep one per release and reuse it."""
+
+    files: ReleaseFiles
+    max_workers: int | None = None
+    max_gap: int = DEFAULT_MAX_GAP
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    start_method: str | None = None
+    totals: Counter[str] = field(default_factory=Counter)
+    _pool: ProcessExecutor | None = None
+
+    @classmethod
+    def open(cls, gnomad_dir: str | Path, *, version: str | None = "r2.1.1",
+             dataset: str = "exomes", auto_index: bool = True,
+             max_workers: int | None = None, **options: int | str | None) -> Annotator:
+        files = discover(gnomad_dir, version=version, dataset=dataset, auto_index=auto_index)
+        resolve_workers(max_workers)
+        return cls(files, max_workers, **options)  # type: ignore[arg-type]
+
+    @property
+    def spec(self) -> FieldSpec:
+        return FieldSpec.from_files(self.files)
+
+    @property
+    def workers(self) -> int:
+        return resolve_workers(self.max_workers)
+
+    def _executor(self, n: int) -> Executor:
+        if n < PARALLEL_THRESHOLD or self.workers == 1:
+            return SerialExecutor()
+        if self._pool is None or self._pool.workers != self.workers:
+            self._pool = ProcessExecutor(self.workers, start_method=self.start_method)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        SerialExecutor().close()
+
+    def lookup(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
+               alt: Sequence[object], *, show_progress: bool = False) -> LookupResult:
+        """Look up parallel sequences of variants (1-based positions)."""
+        started = time.perf_counter()
+        n = len(chrom)
+        spec = self.spec
+        status = np.empty(n, dtype=object)
+        values = {c: np.full(n, None, dtype=object) for c in spec.columns}
+        tasks = self._plan(chrom, pos, ref, alt, status, spec)
+        with tqdm(total=int(sum(len(t.pos) for t in tasks)), unit="variant", disable=(
+                None if show_progress else True), delay=0.5, dynamic_ncols=True,
+                desc="gnomAD lookup") as bar:
+            for res in self._executor(n).run(iter(tasks)):
+                status[res.rows] = np.asarray(res.status, dtype=object)
+                for name, col in zip(spec.columns, res.values, strict=True):
+                    arr = np.empty(len(col), dtype=object)
+                    arr[:] = col
+                    values[name][res.rows] = arr
+                self.totals["records_read"] += res.records_read
+                self.totals["duplicate_gnomad_keys"] += res.duplicates
+                bar.update(len(res.rows))
+        result = LookupResult(spec.columns, status, values, time.perf_counter() - started)
+        for s, k in result.counts().items():
+            self.totals[s] += k
+        self.totals["looked_up"] += n
+        return result
+
+    def _plan(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
+              alt: Sequence[object], status: np.ndarray, spec: FieldSpec) -> list[ChunkTask]:
+        by_chrom: dict[str, list[tuple[int, int, str, str]]] = {}
+        chrom_cache: dict[object, str] = {}
+        for i, (c, p, r, a) in enumerate(zip(chrom, pos, ref, alt, strict=True)):
+            canon = chrom_cache.get(c)
+            if canon is None:
+                canon = chrom_cache[c] = normalize_chrom(str(c))
+            npos, nref, nalt, skip = normalize_variant(_position(p, i), str(r), str(a))
+            if skip is not None:
+                status[i] = skip
+            elif canon not in self.files.paths:
+                status[i] = NO_DATA
+            else:
+                by_chrom.setdefault(canon, []).append((i, npos, nref, nalt))
+        tasks: list[ChunkTask] = []
+        for canon in sorted(by_chrom, key=contig_rank):
+            tasks.extend(self._chunk_tasks(canon, by_chrom[canon], spec))
+        return tasks
+
+    def _chunk_tasks(self, canon: str, queries: list[tuple[int, int, str, str]],
+                     spec: FieldSpec) -> Iterator[ChunkTask]:
+        queries.sort(key=lambda q: (q[1], q[2], q[3]))
+        rows = np.fromiter((q[0] for q in queries), dtype=np.int64, count=len(queries))
+        positions = np.fromiter((q[1] for q in queries), dtype=np.int64, count=len(queries))
+        path = self.files.paths[canon]
+        for cut in plan_chunks(positions, max_gap=self.max_gap, chunk_size=self.chunk_size):
+            part = queries[cut]
+            yield ChunkTask(
+                path=str(path), index=str(self.files.indexes[path]), chrom=canon,
+                contig=self.files.contigs[canon],
+                start0=int(positions[cut.start]) - 1, end=int(positions[cut.stop - 1]),
+                rows=rows[cut], pos=tuple(q[1] for q in part), ref=tuple(q[2] for q in part),
+                alt=tuple(q[3] for q in part), spec=spec)
+
+
+def _position(value: object, row: int) -> int:
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        msg = f"position {value!r} in row {row + 1} is not a whole number"
+        raise InputFormatError(msg) from None
+    if number < 1:
+        msg = f"position {number} in row {row + 1} is not a 1-based position (must be >= 1)"
+        raise InputFormatError(msg)
+    return number
+
+
+def result_frame(result: LookupResult, *, prefix: str = "gnomad_",
+                 release: str | None = None, index: pd.Index | None = None) -> pd.DataFrame:
+    """The ``gnomad_*`` columns of a lookup, typed: counts as nullable Int64, AF as float."""
+    from .fields import _kind
+
+    data: dict[str, pd.Series] = {}
+    for name in result.columns:
+        arr = result.values[name]
+        kind = "str" if name in ("filters", "faf95_max_group", "grpmax") else _kind(name)
+        col = output_name(name, prefix)
+        if kind == "int":
+            data[col] = pd.Series(pd.array(arr.tolist(), dtype="Int64"), index=index)
+        elif kind == "float":
+            data[col] = pd.Series(pd.to_numeric(pd.Series(arr.tolist()), errors="raise")
+                                  .astype("float64").to_numpy(), index=index)
+        else:
+            data[col] = pd.Series(arr, index=index, dtype=object)
+    if "grpmax" in result.columns:
+        data[f"{prefix}grpmax"] = data[output_name("grpmax", prefix)]
+        data[f"{prefix}af_grpmax"] = data[output_name("af_grpmax", prefix)]
+    data[f"{prefix}status"] = pd.Series(result.status, index=index, dtype=object)
+    if release is not None:
+        data[f"{prefix}release"] = pd.Series([release] * len(result.status), index=index,
+                                             dtype=object)
+    return pd.DataFrame(data, index=index)
+
+
+_COMPAT_NAMES = {"grpmax": "popmax", "af_grpmax": "af_popmax"}
+
+
+def output_name(canonical: str, prefix: str = "gnomad_") -> str:
+    """Column name of a canonical field (``grpmax`` keeps its compatible ``popmax`` name).
+
+    >>> output_name("af_nfe"), output_name("grpmax")
+    ('gnomad_af_nfe', 'gnomad_popmax')
+    """
+    return prefix + _COMPAT_NAMES.get(canonical, canonical)

@@ -1,0 +1,151 @@
+"""Command line: ``varidex annotate``, ``varidex demo``. A thin shell over the library.
+
+Exit codes: 0 success, 1 a varidex error (one line on stderr, no traceback unless
+``--debug``), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from varidex import __version__
+
+from .annotate import Annotator
+from .engine import DEFAULT_CHUNK_SIZE, DEFAULT_MAX_GAP
+from .errors import VaridexError
+from .pipeline import annotate_file
+
+logger = logging.getLogger("varidex")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"must be 1 or more, not {value}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=_positive, default=None,
+                   help="worker processes (default: all CPUs; 1 = in this process)")
+    p.add_argument("--max-gap", type=_positive, default=DEFAULT_MAX_GAP,
+                   help="start a new fetch when queries are more than this many bp apart")
+    p.add_argument("--chunk-size", type=_positive, default=DEFAULT_CHUNK_SIZE,
+                   help="most queries in one fetch (one work unit)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar (the summary line is always printed)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="varidex", formatter_class=fmt,
+        description="Annotate variants with gnomAD population allele frequencies.")
+    parser.add_argument("--version", action="version", version=f"varidex {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ann = sub.add_parser("annotate", formatter_class=fmt,
+                         help="add gnomAD frequencies to a VCF, CSV or TSV of variants",
+                         description="Add gnomad_* columns to every row of INPUT "
+                                     "(VCF, VCF.gz, CSV or TSV; '-' = stdin as TSV).")
+    ann.add_argument("input", help="variants: .vcf, .vcf.gz, .csv, .tsv/.txt, or - for stdin")
+    ann.add_argument("--gnomad-dir", required=True,
+                     help="folder with the gnomAD sites VCFs (.vcf.bgz + .tbi/.csi)")
+    ann.add_argument("--dataset", default="exomes", choices=("exomes", "genomes", "joint"),
+                     help="gnomAD dataset")
+    ann.add_argument("--version", dest="gnomad_version", default=None,
+                     help="gnomAD release, e.g. r2.1.1, v3.1.2, v4.1 (default: detect "
+                          "from the files' header)")
+    ann.add_argument("-o", "--output", default="-",
+                     help="output .tsv or .csv (by suffix); - = TSV on stdout")
+    ann.add_argument("--input-format", choices=("vcf", "csv", "tsv"), default=None,
+                     help="input format (default: from the file name)")
+    ann.add_argument("--no-auto-index", action="store_true",
+                     help="fail on a missing index instead of writing one beside the file")
+    _add_engine_options(ann)
+    ann.set_defaults(func=_run_annotate)
+
+    demo = sub.add_parser("demo", formatter_class=fmt,
+                          help="annotate bundled real variants against a bundled real "
+                               "gnomAD r2.1.1 exome excerpt (PCSK9)")
+    demo.add_argument("-o", "--output", default=None,
+                      help="also write the full annotated table here (.tsv or .csv)")
+    _add_engine_options(demo)
+    demo.set_defaults(func=_run_demo)
+    return parser
+
+
+def _annotator(args: argparse.Namespace, gnomad_dir: str, version: str | None,
+               dataset: str, auto_index: bool) -> Annotator:
+    return Annotator.open(gnomad_dir, version=version, dataset=dataset,
+                          auto_index=auto_index, max_workers=args.workers,
+                          max_gap=args.max_gap, chunk_size=args.chunk_size)
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _run_annotate(args: argparse.Namespace) -> int:
+    annotator = _annotator(args, args.gnomad_dir, args.gnomad_version, args.dataset,
+                           not args.no_auto_index)
+    try:
+        summary = annotate_file(annotator, args.input, args.output,
+                                input_format=args.input_format,
+                                show_progress=_show_progress(args))
+    finally:
+        annotator.close()
+    print(summary.line(), file=sys.stderr)
+    return 0
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import DATA_DIR, DEMO_VARIANTS, demo_table
+    from .pipeline import annotate_frame, read_variants
+
+    annotator = _annotator(args, str(DATA_DIR), "r2.1.1", "exomes", False)
+    try:
+        frame = read_variants(str(DEMO_VARIANTS))
+        out, result = annotate_frame(annotator, frame, show_progress=_show_progress(args))
+    finally:
+        annotator.close()
+    print("varidex demo: real variants against the real gnomAD r2.1.1 exomes excerpt of "
+          "PCSK9 (1:55505599-55516888) bundled with varidex")
+    print(demo_table(out))
+    if args.output:
+        from .formats import guess_format, write_table
+
+        write_table(out, args.output, sep="," if guess_format(args.output) == "csv" else "\t")
+        print(f"full table ({len(out.columns)} columns) written to {args.output}")
+    counts = result.counts()
+    print(f"varidex: {len(out)} variants, {counts['found'] + counts['found_non_pass']} found, "
+          f"{counts['absent']} absent, {counts['no_data']} no data "
+          f"({result.seconds:.2f} s)", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+                        format="varidex: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.func(args))
+    except VaridexError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; no output was written", file=sys.stderr)
+        return 130
+
+
+def entry_point() -> None:
+    raise SystemExit(main())

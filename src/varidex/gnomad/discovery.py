@@ -1,0 +1,180 @@
+"""Find a release's per-chromosome (or whole-genome) files in a folder, with their indexes.
+
+Discovery reports what it found; building a missing index is a separate, opt-in step
+(:func:`build_index`), because it writes into the user's data folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pysam
+
+from .contigs import normalize_chrom
+from .errors import GnomADError, GnomADFileError, MissingIndexError
+from .releases import GnomADRelease, detect_release, get_release
+
+logger = logging.getLogger(__name__)
+
+_INFO_RE = re.compile(r"^##INFO=<ID=([^,>]+),Number=([^,>]+)")
+_CONTIG_RE = re.compile(r"^##contig=<ID=([^,>]+)(?:,length=(\d+))?")
+
+
+@dataclass(frozen=True)
+class HeaderInfo:
+    """What varidex needs from a VCF header: INFO ids with their Number, contig lengths."""
+
+    info_number: dict[str, str]
+    contig_lengths: dict[str, int]
+
+
+@dataclass
+class ReleaseFiles:
+    """The files of one release found in a folder.
+
+    ``paths`` maps a canonical chromosome to its file, ``contigs`` to the contig name
+    used inside that file, ``per_allele`` lists raw INFO fields declared Number=A.
+    """
+
+    release: GnomADRelease
+    directory: Path
+    paths: dict[str, Path] = field(default_factory=dict)
+    contigs: dict[str, str] = field(default_factory=dict)
+    indexes: dict[Path, Path] = field(default_factory=dict)
+    per_allele: frozenset[str] = frozenset()
+    indexes_built: list[Path] = field(default_factory=list)
+
+    @property
+    def chromosomes(self) -> list[str]:
+        return list(self.paths)
+
+
+def read_header(path: Path) -> HeaderInfo:
+    """Read the INFO and contig declarations of a bgzipped VCF."""
+    info: dict[str, str] = {}
+    contigs: dict[str, int] = {}
+    try:
+        with pysam.BGZFile(str(path), "rb") as handle:
+            for raw in handle:
+                line = raw.decode("utf-8", "replace")
+                if not line.startswith("##"):
+                    if not line.startswith("#CHROM"):
+                        msg = (f"{path}: no #CHROM header line before the first record; "
+                               "this is not a VCF file")
+                        raise GnomADFileError(msg)
+                    break
+                m = _INFO_RE.match(line)
+                if m:
+                    info[m.group(1)] = m.group(2)
+                    continue
+                c = _CONTIG_RE.match(line)
+                if c:
+                    contigs[c.group(1)] = int(c.group(2) or 0)
+    except (OSError, ValueError, EOFError) as exc:
+        msg = (f"{path}: cannot read the VCF header ({exc}); is the file complete and "
+               "bgzip-compressed? Re-download it, or recompress with `bgzip`")
+        raise GnomADFileError(msg) from exc
+    return HeaderInfo(info, contigs)
+
+
+def find_index(path: Path) -> Path | None:
+    """The CSI or tabix index beside ``path`` (CSI preferred), or None."""
+    for suffix in (".csi", ".tbi"):
+        candidate = path.with_name(path.name + suffix)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def build_index(path: Path, *, csi: bool = False) -> Path:
+    """Write a tabix (or CSI) index beside ``path``; the data file is not modified."""
+    try:
+        out = pysam.tabix_index(str(path), preset="vcf", keep_original=True, force=True,
+                                csi=csi)
+    except (OSError, ValueError) as exc:
+        msg = (f"{path}: cannot build an index ({exc}); the file must be bgzip-compressed "
+               "and sorted: `bgzip -dc FILE | bgzip > FILE.new && tabix -p vcf FILE.new`")
+        raise GnomADFileError(msg) from exc
+    logger.info("wrote index %s", out)
+    # pysam returns the data file name; the index sits beside it.
+    return Path(str(path) + (".csi" if csi else ".tbi"))
+
+
+def index_contigs(path: Path, index: Path) -> list[str]:
+    """Contig names listed in a file's index."""
+    try:
+        with pysam.TabixFile(str(path), index=str(index)) as tbx:
+            return list(tbx.contigs)
+    except (OSError, ValueError) as exc:
+        msg = (f"{path}: cannot open with index {index} ({exc}); rebuild the index with "
+               f"`tabix -f -p vcf {path}`")
+        raise GnomADFileError(msg) from exc
+
+
+def discover(directory: str | Path, *, version: str | None, dataset: str,
+             auto_index: bool = True) -> ReleaseFiles:
+    """Find the files of ``version``/``dataset`` in ``directory`` and check their headers.
+
+    With ``version=None`` the release is detected from the first file's header.
+    """
+    folder = Path(directory).expanduser()
+    if not folder.is_dir():
+        msg = f"gnomAD folder {folder} does not exist or is not a directory"
+        raise GnomADError(msg)
+    release = get_release(version, dataset) if version else _detect(folder, dataset)
+    found = ReleaseFiles(release, folder)
+    per_chrom = {c: _first_existing(folder, release.file_names(c)) for c in release.chromosomes}
+    files = {c: p for c, p in per_chrom.items() if p is not None}
+    whole = _first_existing(folder, release.whole_genome_names())
+    if not files and whole is None:
+        example = (release.file_names("1") or release.file_names(release.chromosomes[0])
+                   or release.whole_genome_names())[0]
+        msg = (f"no gnomAD {release.key} files in {folder}: expected per-chromosome files "
+               f"named like {example} (or a whole-genome file); check --gnomad-dir, "
+               "--version and --dataset")
+        raise GnomADError(msg)
+    per_allele: set[str] = set()
+    for path in dict.fromkeys([*files.values(), *([whole] if whole else [])]):
+        header = read_header(path)
+        release.validate_header(header.info_number, path)
+        per_allele |= {k for k, n in header.info_number.items() if n == "A"}
+        index = find_index(path)
+        if index is None:
+            if not auto_index:
+                raise MissingIndexError(path)
+            index = build_index(path)
+            found.indexes_built.append(index)
+        found.indexes[path] = index
+        for contig in index_contigs(path, index):
+            chrom = normalize_chrom(contig)
+            if path == whole and chrom in files:
+                continue  # a per-chromosome file wins over the whole-genome file
+            if path != whole and files.get(chrom) != path:
+                continue  # a per-chromosome file only answers for its own chromosome
+            found.paths[chrom] = path
+            found.contigs[chrom] = contig
+    found.per_allele = frozenset(per_allele)
+    return found
+
+
+def _first_existing(folder: Path, names: list[str]) -> Path | None:
+    for name in names:
+        candidate = folder / name
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _detect(folder: Path, dataset: str) -> GnomADRelease:
+    candidates = sorted(p for p in folder.iterdir()
+                        if p.name.startswith("gnomad.") and p.name.endswith((".vcf.bgz", ".vcf.gz"))
+                        and dataset in p.name)
+    if not candidates:
+        msg = (f"no gnomAD {dataset} sites files (gnomad.{dataset}.*.vcf.bgz) in {folder}; "
+               "check --gnomad-dir and --dataset")
+        raise GnomADError(msg)
+    header = read_header(candidates[0])
+    return detect_release(header.info_number, file_name=candidates[0].name, dataset=dataset)

@@ -1,0 +1,157 @@
+"""The sweep engine: sorted queries cut into chunks, one tabix fetch per chunk.
+
+A :class:`ChunkTask` is plain, picklable data (file, region, the chunk's queries and the
+field spec), so it runs the same in this process, in a process pool or on a Dask worker.
+Each process opens and keeps its own tabix handles (:func:`_handle`); handles are never
+pickled or shared across a fork.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pysam
+
+from .errors import GnomADFileError
+from .fields import FieldSpec, Value, record_values
+from .keys import ABSENT, FOUND, FOUND_NON_PASS, normalize_variant
+
+DEFAULT_MAX_GAP = 20_000
+DEFAULT_CHUNK_SIZE = 5_000
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One fetch: ``contig:start0-end`` (0-based, half-open) of ``path`` and its queries.
+
+    ``rows`` are the callers' row numbers; ``pos``/``ref``/``alt`` the normalized queries,
+    sorted by position.
+    """
+
+    path: str
+    index: str
+    chrom: str
+    contig: str
+    start0: int
+    end: int
+    rows: np.ndarray
+    pos: tuple[int, ...]
+    ref: tuple[str, ...]
+    alt: tuple[str, ...]
+    spec: FieldSpec
+
+    def describe(self) -> str:
+        return f"{self.path} {self.contig}:{self.start0 + 1}-{self.end} ({len(self.pos)} variants)"
+
+
+@dataclass
+class ChunkResult:
+    """Columns for one chunk, aligned with ``rows``."""
+
+    rows: np.ndarray
+    status: list[str]
+    values: list[list[Value]]  # one list per canonical column (spec.columns), aligned with rows
+    records_read: int
+    duplicates: int
+
+
+_HANDLES: dict[tuple[int, str], pysam.TabixFile] = {}
+
+
+def _handle(path: str, index: str) -> pysam.TabixFile:
+    key = (os.getpid(), path)
+    tbx = _HANDLES.get(key)
+    if tbx is None:
+        try:
+            tbx = pysam.TabixFile(path, index=index)
+        except (OSError, ValueError) as exc:
+            msg = f"{path}: cannot open ({exc}); re-download the file or rebuild its index"
+            raise GnomADFileError(msg) from exc
+        _HANDLES[key] = tbx
+    return tbx
+
+
+def close_handles() -> None:
+    """Close this process's cached tabix handles."""
+    pid = os.getpid()
+    for key in [k for k in _HANDLES if k[0] == pid]:
+        _HANDLES.pop(key).close()
+
+
+def plan_chunks(pos: np.ndarray, *, max_gap: int = DEFAULT_MAX_GAP,
+                chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[slice]:
+    """Cut sorted positions of one contig into chunks.
+
+    A chunk ends where the next position is more than ``max_gap`` away, or when it holds
+    ``chunk_size`` queries; it never ends between two queries at the same position.
+
+    >>> plan_chunks(np.array([1, 5, 5, 100, 101]), max_gap=10, chunk_size=2)
+    [slice(0, 3, None), slice(3, 5, None)]
+    """
+    n = len(pos)
+    cuts: list[slice] = []
+    start = 0
+    for i in range(1, n + 1):
+        if i == n:
+            cuts.append(slice(start, n))
+            break
+        if pos[i] == pos[i - 1]:
+            continue
+        if pos[i] - pos[i - 1] > max_gap or i - start >= chunk_size:
+            cuts.append(slice(start, i))
+            start = i
+    return cuts
+
+
+def run_chunk(task: ChunkTask) -> ChunkResult:
+    """Fetch the chunk's region once and join its records with the chunk's queries."""
+    wanted: dict[tuple[int, str, str], list[int]] = {}
+    for i, key in enumerate(zip(task.pos, task.ref, task.alt, strict=True)):
+        wanted.setdefault(key, []).append(i)
+    wanted_pos = set(task.pos)
+    hits: dict[tuple[int, str, str], tuple[str, str, int, int]] = {}
+    records = duplicates = 0
+    tbx = _handle(task.path, task.index)
+    try:
+        # The one tabix call site: start0 is 0-based, end is exclusive.
+        for line in tbx.fetch(task.contig, task.start0, task.end):
+            records += 1
+            cols = line.split("\t", 8)
+            raw_pos = int(cols[1])
+            ref = cols[3]
+            if not _may_match(raw_pos, len(ref), wanted_pos):
+                continue
+            alts = cols[4].split(",")
+            for alt_index, alt in enumerate(alts):
+                p, r, a, skip = normalize_variant(raw_pos, ref, alt)
+                key = (p, r, a)
+                if skip is not None or key not in wanted:
+                    continue
+                if key in hits:
+                    duplicates += 1
+                    continue
+                hits[key] = (cols[6], cols[7], alt_index, len(alts))
+    except (OSError, ValueError) as exc:
+        msg = (f"error reading {task.describe()}: {exc}; the file may be truncated or its "
+               "index stale: re-download it or rebuild the index with `tabix -f -p vcf FILE`")
+        raise GnomADFileError(msg) from exc
+    ncol = len(task.spec.columns)
+    values: list[list[Value]] = [[None] * len(task.pos) for _ in range(ncol)]
+    status = [ABSENT] * len(task.pos)
+    for key, (filt, info, alt_index, n_alts) in hits.items():
+        row = record_values(task.spec, task.chrom, key[0], info, alt_index, n_alts)
+        row.append(filt)
+        st = FOUND if filt in ("PASS", ".") else FOUND_NON_PASS
+        for i in wanted[key]:
+            status[i] = st
+            for c in range(ncol):
+                values[c][i] = row[c]
+    return ChunkResult(task.rows, status, values, records, duplicates)
+
+
+def _may_match(raw_pos: int, ref_len: int, wanted_pos: set[int]) -> bool:
+    if ref_len == 1:
+        return raw_pos in wanted_pos
+    return any(p in wanted_pos for p in range(raw_pos, raw_pos + ref_len))

@@ -1,0 +1,66 @@
+"""The varidex exception tree.
+
+Every error raised on purpose derives from :class:`VaridexError`; the CLI maps it to exit
+code 1 and prints its message as one line. Messages say what is wrong, where (file, line or
+record, ``chrom:pos``) and how to fix it::
+
+    VaridexError
+    ├── InputFormatError          user input that cannot be read as variants
+    └── GnomADError               anything about the gnomAD files
+        ├── ReleaseSchemaError    unknown release, or header lacking promised fields
+        ├── MissingIndexError     no .tbi/.csi beside a file and auto_index is off
+        ├── GnomADFileError       a gnomAD file that cannot be opened or read
+        └── WorkerError           a worker process died or raised while annotating
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class VaridexError(Exception):
+    """Root of every error varidex raises on purpose."""
+
+
+class InputFormatError(VaridexError):
+    """User input (a variants file or frame) that cannot be read."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None,
+                 line: int | None = None) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}"
+            if line is not None:
+                where += f", line {line}"
+            where += ": "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
+
+
+class GnomADError(VaridexError):
+    """A problem with the gnomAD release files."""
+
+
+class ReleaseSchemaError(GnomADError):
+    """An unknown release, or a file whose header lacks fields the release promises."""
+
+
+class MissingIndexError(GnomADError):
+    """A gnomAD file without a tabix or CSI index while auto_index is off."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"{path}: no index (.tbi or .csi) beside this file; build one with "
+            f"`tabix -p vcf {path}` or `varidex index {path.parent}`, "
+            "or pass auto_index=True"
+        )
+        self.path = path
+
+
+class GnomADFileError(GnomADError):
+    """A gnomAD file that cannot be opened or read (truncated, not bgzip, bad index)."""
+
+
+class WorkerError(GnomADError):
+    """A worker process died or raised while annotating a chunk."""

@@ -1,0 +1,1 @@
+"""Input/output helpers kept for compatibility; new code lives in :mod:`varidex.gnomad`."""
