@@ -151,7 +151,11 @@ class Annotator:
 
 def _position(value: object, row: int) -> int:
     try:
-        number = int(value)  # type: ignore[call-overload]
+        if isinstance(value, (int, np.integer)) or (
+                isinstance(value, float) and value.is_integer()):
+            number = int(value)
+        else:
+            number = int(str(value).strip())
     except (TypeError, ValueError):
         msg = f"position {value!r} in row {row + 1} is not a whole number"
         raise InputFormatError(msg) from None
@@ -185,7 +189,8 @@ def result_frame(result: LookupResult, *, prefix: str = "gnomad_",
     if release is not None:
         data[f"{prefix}release"] = pd.Series([release] * len(result.status), index=index,
                                              dtype=object)
-    return pd.DataFrame(data, index=index)
+    frame: pd.DataFrame = pd.DataFrame(data, index=index)
+    return frame
 
 
 _COMPAT_NAMES = {"grpmax": "popmax", "af_grpmax": "af_popmax"}

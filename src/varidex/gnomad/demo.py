@@ -33,4 +33,5 @@ def demo_table(annotated: pd.DataFrame) -> str:
     view = annotated.loc[:, list(DEMO_COLUMNS)].astype(object)
     view = view.map(_cell)
     view.columns = [c.replace("gnomad_", "") for c in view.columns]
-    return view.to_string(index=False)
+    text: str = view.to_string(index=False)
+    return text

@@ -57,7 +57,7 @@ def read_header(path: Path) -> HeaderInfo:
     info: dict[str, str] = {}
     contigs: dict[str, int] = {}
     try:
-        with pysam.BGZFile(str(path), "rb") as handle:
+        with pysam.BGZFile(str(path), "rb", None) as handle:
             for raw in handle:
                 line = raw.decode("utf-8", "replace")
                 if not line.startswith("##"):

@@ -13,6 +13,7 @@ from .discovery import ReleaseFiles
 from .releases import COUNT_FIELDS, TEXT_FIELDS, in_par
 
 Value = int | float | str | None
+_GROUP_NAMES = frozenset({"grpmax", "faf95_max_group"})
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,10 @@ def record_values(spec: FieldSpec, chrom: str, pos: int, info: str, alt_index: i
             text = parts[alt_index] if alt_index < len(parts) else None
         if name == "nhemi" and (chrom not in ("X", "Y") or in_par(spec.build, chrom, pos)):
             text = None
-        out.append(_convert(text, kind))
+        value = _convert(text, kind)
+        if name in _GROUP_NAMES and isinstance(value, str):
+            value = value.lower()  # r2.0.1 writes AFR, later releases afr
+        out.append(value)
     if spec.faf_groups:
         out.extend(_faf_max(spec, kv, alt_index, n_alts, out))
     elif "faf95_max" in spec.names and "faf95_max_group" not in spec.names:

@@ -31,6 +31,13 @@ def read_delimited(path: str, *, sep: str) -> pd.DataFrame:
         if not str(value).strip().isdigit():
             msg = f"position {value!r} is not a whole number (column {names['position']!r})"
             raise InputFormatError(msg, path=path, line=i + 2)
+    alt = names["alt_allele"]
+    if frame[alt].str.contains(",", regex=False).any():
+        # One row per ALT allele, as for VCF input; input_row/alt_index say where each came from.
+        frame.insert(0, "input_row", range(1, len(frame) + 1))
+        frame[alt] = frame[alt].str.split(",")
+        frame = frame.explode(alt, ignore_index=True)
+        frame["alt_index"] = frame.groupby("input_row").cumcount()
     return frame
 
 

@@ -75,4 +75,5 @@ def read_vcf(path: str) -> pd.DataFrame:
     frame = frame.explode("alt_allele", ignore_index=True)
     frame["alt_index"] = frame.groupby("vcf_record").cumcount()
     frame["position"] = frame["position"].astype("int64")
-    return frame
+    out: pd.DataFrame = frame
+    return out

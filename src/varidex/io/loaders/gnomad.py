@@ -126,7 +126,7 @@ class GnomADLoader:
         chrom, pos, ref, alt = variant_columns(df)
         result = self._annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress)
         added = result_frame(result, release=self.release, index=df.index)
-        out = df.copy()
+        out: pd.DataFrame = df.copy()
         for col in added.columns:
             out[col] = added[col]
         return out
@@ -201,7 +201,8 @@ def load_gnomad_frequencies(variants_df: pd.DataFrame, gnomad_dir: str | Path,
     """Annotate a frame in one call: open, annotate, close."""
     with GnomADLoader(gnomad_dir, dataset=dataset, version=version,
                       max_workers=max_workers) as loader:
-        return loader.annotate_dataframe(variants_df)
+        annotated: pd.DataFrame = loader.annotate_dataframe(variants_df)
+    return annotated
 
 
 __all__ = ["GnomADFrequency", "GnomADLoader", "load_gnomad_frequencies"]

@@ -1,0 +1,56 @@
+"""Shared fixtures: real gnomAD excerpts copied into temporary folders per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+GNOMAD = DATA / "gnomad"
+PACKAGE_DATA = Path(__file__).parents[1] / "src" / "varidex" / "gnomad" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("VARIDEX_"):
+            monkeypatch.delenv(key)
+
+
+def _copy_release(name: str, dest: Path) -> Path:
+    target = dest / name
+    shutil.copytree(GNOMAD / name, target)
+    if name == "r2.1.1-exomes":
+        for f in PACKAGE_DATA.glob("gnomad.exomes.r2.1.1.sites.1.vcf.bgz*"):
+            shutil.copy2(f, target / f.name)
+    for f in target.iterdir():
+        f.chmod(0o644)
+    return target
+
+
+@pytest.fixture(scope="session")
+def gnomad_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every real release excerpt, each in its own folder, as a user would lay them out."""
+    root = tmp_path_factory.mktemp("gnomad")
+    for d in sorted(GNOMAD.iterdir()):
+        _copy_release(d.name, root)
+    return root
+
+
+@pytest.fixture
+def fresh_release(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A private, writable copy of one release folder (for index tests)."""
+
+    def make(name: str) -> Path:
+        return _copy_release(name, tmp_path)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def generated() -> Path:
+    return DATA / "generated"
