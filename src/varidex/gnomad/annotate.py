@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,15 +21,21 @@ from tqdm import tqdm
 from .contigs import contig_rank, normalize_chrom
 from .discovery import ReleaseFiles, discover
 from .engine import DEFAULT_CHUNK_SIZE, DEFAULT_MAX_GAP, ChunkTask, plan_chunks
-from .errors import InputFormatError
+from .errors import BuildMismatchError, InputFormatError
 from .fields import FieldSpec
 from .keys import NO_DATA, STATUSES, normalize_variant
 from .parallel import Executor, ProcessExecutor, SerialExecutor, resolve_workers
+from .reference import Reference
 
 logger = logging.getLogger(__name__)
 
 #: Batches smaller than this run in this process, whatever ``max_workers`` says.
 PARALLEL_THRESHOLD = 100
+
+#: Build guard: stop when more than this share of at least MIN_COLOCATED input variants
+#: that sit where a gnomAD record starts disagree with gnomAD's REF base.
+MAX_REF_MISMATCH_SHARE = 0.05
+MIN_COLOCATED = 20
 
 
 @dataclass
@@ -54,16 +61,20 @@ class Annotator:
     max_gap: int = DEFAULT_MAX_GAP
     chunk_size: int = DEFAULT_CHUNK_SIZE
     start_method: str | None = None
+    reference: Reference | None = None
+    allow_ref_mismatch: bool = False
     totals: Counter[str] = field(default_factory=Counter)
     _pool: ProcessExecutor | None = None
 
     @classmethod
     def open(cls, gnomad_dir: str | Path, *, version: str | None = "r2.1.1",
              dataset: str = "exomes", auto_index: bool = True,
-             max_workers: int | None = None, **options: int | str | None) -> Annotator:
+             max_workers: int | None = None, reference: str | Path | None = None,
+             **options: Any) -> Annotator:
         files = discover(gnomad_dir, version=version, dataset=dataset, auto_index=auto_index)
         resolve_workers(max_workers)
-        return cls(files, max_workers, **options)  # type: ignore[arg-type]
+        ref = Reference(reference) if reference is not None else None
+        return cls(files, max_workers, reference=ref, **options)
 
     @property
     def spec(self) -> FieldSpec:
@@ -84,17 +95,26 @@ class Annotator:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        if self.reference is not None:
+            self.reference.close()
+            self.reference = None
         SerialExecutor().close()
 
     def lookup(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
-               alt: Sequence[object], *, show_progress: bool = False) -> LookupResult:
-        """Look up parallel sequences of variants (1-based positions)."""
+               alt: Sequence[object], *, show_progress: bool = False,
+               no_data_chroms: frozenset[str] = frozenset()) -> LookupResult:
+        """Look up parallel sequences of variants (1-based positions).
+
+        ``no_data_chroms`` are canonical chromosomes to report as ``no_data`` whatever the
+        release holds (an input's hg19 chrM, which is not gnomAD's rCRS sequence).
+        """
         started = time.perf_counter()
         n = len(chrom)
         spec = self.spec
         status = np.empty(n, dtype=object)
         values = {c: np.full(n, None, dtype=object) for c in spec.columns}
-        tasks = self._plan(chrom, pos, ref, alt, status, spec)
+        tasks = self._plan(chrom, pos, ref, alt, status, spec, no_data_chroms)
+        colocated = mismatched = 0
         with tqdm(total=int(sum(len(t.pos) for t in tasks)), unit="variant", disable=(
                 None if show_progress else True), delay=0.5, dynamic_ncols=True,
                 desc="gnomAD lookup") as bar:
@@ -106,15 +126,33 @@ class Annotator:
                     values[name][res.rows] = arr
                 self.totals["records_read"] += res.records_read
                 self.totals["duplicate_gnomad_keys"] += res.duplicates
+                colocated += res.colocated
+                mismatched += res.ref_mismatch
                 bar.update(len(res.rows))
+        self._check_build(colocated, mismatched)
         result = LookupResult(spec.columns, status, values, time.perf_counter() - started)
         for s, k in result.counts().items():
             self.totals[s] += k
         self.totals["looked_up"] += n
         return result
 
+    def _check_build(self, colocated: int, mismatched: int) -> None:
+        self.totals["ref_colocated"] += colocated
+        self.totals["ref_mismatch"] += mismatched
+        if self.allow_ref_mismatch or colocated < MIN_COLOCATED:
+            return
+        if mismatched > MAX_REF_MISMATCH_SHARE * colocated:
+            rel = self.files.release
+            msg = (f"{mismatched} of {colocated} input variants at positions where gnomAD "
+                   f"{rel.key} ({rel.build}) has records disagree with gnomAD's REF base: the "
+                   f"input is probably not on {rel.build}. Use the gnomAD release of the "
+                   "input's build (r2.1.1 for GRCh37, v3/v4 for GRCh38), lift the input "
+                   "over, or pass --allow-ref-mismatch / allow_ref_mismatch=True to go on")
+            raise BuildMismatchError(msg)
+
     def _plan(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
-              alt: Sequence[object], status: np.ndarray, spec: FieldSpec) -> list[ChunkTask]:
+              alt: Sequence[object], status: np.ndarray, spec: FieldSpec,
+              no_data_chroms: frozenset[str]) -> list[ChunkTask]:
         by_chrom: dict[str, list[tuple[int, int, str, str]]] = {}
         chrom_cache: dict[object, str] = {}
         for i, (c, p, r, a) in enumerate(zip(chrom, pos, ref, alt, strict=True)):
@@ -124,14 +162,26 @@ class Annotator:
             npos, nref, nalt, skip = normalize_variant(_position(p, i), str(r), str(a))
             if skip is not None:
                 status[i] = skip
-            elif canon not in self.files.paths:
+            elif canon not in self.files.paths or canon in no_data_chroms:
                 status[i] = NO_DATA
             else:
+                if self.reference is not None and len(nref) != len(nalt):
+                    npos, nref, nalt = self._left_align(canon, npos, nref, nalt)
                 by_chrom.setdefault(canon, []).append((i, npos, nref, nalt))
         tasks: list[ChunkTask] = []
         for canon in sorted(by_chrom, key=contig_rank):
             tasks.extend(self._chunk_tasks(canon, by_chrom[canon], spec))
         return tasks
+
+    def _left_align(self, canon: str, pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+        assert self.reference is not None
+        if not self.reference.has(canon):
+            self.totals["reference_missing_contig"] += 1
+            return pos, ref, alt
+        if not self.reference.matches(canon, pos, ref):
+            self.totals["reference_mismatch"] += 1
+            return pos, ref, alt
+        return self.reference.left_align(canon, pos, ref, alt)
 
     def _chunk_tasks(self, canon: str, queries: list[tuple[int, int, str, str]],
                      spec: FieldSpec) -> Iterator[ChunkTask]:

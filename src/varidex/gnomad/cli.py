@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="input format (default: from the file name)")
     ann.add_argument("--no-auto-index", action="store_true",
                      help="fail on a missing index instead of writing one beside the file")
+    ann.add_argument("--reference", default=None,
+                     help="indexed FASTA of the input's build: left-align indels before "
+                          "matching (gnomAD's indels are left-aligned)")
+    ann.add_argument("--allow-ref-mismatch", action="store_true",
+                     help="go on when the input's REF alleles or contig lengths say it is on "
+                          "another build than the gnomAD release")
     _add_engine_options(ann)
     ann.set_defaults(func=_run_annotate)
 
@@ -84,7 +90,9 @@ def _annotator(args: argparse.Namespace, gnomad_dir: str, version: str | None,
                dataset: str, auto_index: bool) -> Annotator:
     return Annotator.open(gnomad_dir, version=version, dataset=dataset,
                           auto_index=auto_index, max_workers=args.workers,
-                          max_gap=args.max_gap, chunk_size=args.chunk_size)
+                          max_gap=args.max_gap, chunk_size=args.chunk_size,
+                          reference=getattr(args, "reference", None),
+                          allow_ref_mismatch=getattr(args, "allow_ref_mismatch", False))
 
 
 def _show_progress(args: argparse.Namespace) -> bool:

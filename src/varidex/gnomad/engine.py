@@ -55,6 +55,8 @@ class ChunkResult:
     values: list[list[Value]]  # one list per canonical column (spec.columns), aligned with rows
     records_read: int
     duplicates: int
+    colocated: int = 0       # queries at a position where a gnomAD record starts
+    ref_mismatch: int = 0    # ... whose first REF base differs from that record's
 
 
 _HANDLES: dict[tuple[int, str], pysam.TabixFile] = {}
@@ -112,6 +114,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
         wanted.setdefault(key, []).append(i)
     wanted_pos = set(task.pos)
     hits: dict[tuple[int, str, str], tuple[str, str, int, int]] = {}
+    first_base: dict[int, str] = {}  # gnomAD's REF base at positions where a record starts
     records = duplicates = 0
     tbx = _handle(task.path, task.index)
     try:
@@ -123,6 +126,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
             ref = cols[3]
             if not _may_match(raw_pos, len(ref), wanted_pos):
                 continue
+            first_base.setdefault(raw_pos, ref[:1].upper())
             alts = cols[4].split(",")
             for alt_index, alt in enumerate(alts):
                 p, r, a, skip = normalize_variant(raw_pos, ref, alt)
@@ -148,7 +152,13 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
             status[i] = st
             for c in range(ncol):
                 values[c][i] = row[c]
-    return ChunkResult(task.rows, status, values, records, duplicates)
+    colocated = mismatch = 0
+    for p, r in zip(task.pos, task.ref, strict=True):
+        base = first_base.get(p)
+        if base is not None:
+            colocated += 1
+            mismatch += base != r[0]
+    return ChunkResult(task.rows, status, values, records, duplicates, colocated, mismatch)
 
 
 def _may_match(raw_pos: int, ref_len: int, wanted_pos: set[int]) -> bool:

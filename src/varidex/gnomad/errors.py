@@ -10,6 +10,7 @@ record, ``chrom:pos``) and how to fix it::
         ├── ReleaseSchemaError    unknown release, or header lacking promised fields
         ├── MissingIndexError     no .tbi/.csi beside a file and auto_index is off
         ├── GnomADFileError       a gnomAD file that cannot be opened or read
+        ├── BuildMismatchError    input REF alleles disagree with gnomAD's: another build?
         └── WorkerError           a worker process died or raised while annotating
 """
 
@@ -60,6 +61,10 @@ class MissingIndexError(GnomADError):
 
 class GnomADFileError(GnomADError):
     """A gnomAD file that cannot be opened or read (truncated, not bgzip, bad index)."""
+
+
+class BuildMismatchError(GnomADError):
+    """The input looks like another genome build than the gnomAD release."""
 
 
 class WorkerError(GnomADError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,10 +10,14 @@ from pathlib import Path
 import pandas as pd
 
 from .annotate import Annotator, LookupResult, result_frame
-from .errors import InputFormatError
+from .contigs import HG19_CHRM_LENGTH, normalize_chrom
+from .errors import BuildMismatchError, InputFormatError
 from .formats import guess_format, read_delimited, read_vcf, write_table
 from .frames import variant_columns
 from .keys import FOUND, FOUND_NON_PASS, NO_DATA
+from .releases import CHR1_LENGTH
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,10 +53,39 @@ def read_variants(path: str, fmt: str | None = None) -> pd.DataFrame:
     raise InputFormatError(msg, path=path)
 
 
+def check_contigs(annotator: Annotator, contig_lengths: dict[str, int],
+                  where: str) -> frozenset[str]:
+    """Check an input's declared contig lengths against the release's build.
+
+    Returns the canonical chromosomes to report as ``no_data`` (hg19's chrM, which is not
+    the rCRS sequence gnomAD's chrM/MT is on).
+    """
+    build = annotator.files.release.build
+    no_data: set[str] = set()
+    for name, length in contig_lengths.items():
+        canon = normalize_chrom(name)
+        if canon == "1" and length not in (CHR1_LENGTH[build], 0):
+            other = next((b for b, n in CHR1_LENGTH.items() if n == length), "another build")
+            if not annotator.allow_ref_mismatch:
+                msg = (f"{where}: the header declares contig {name} with length {length}, "
+                       f"which is {other}, but gnomAD {annotator.files.release.key} is "
+                       f"{build}; use a gnomAD release of the input's build, lift the input "
+                       "over, or pass --allow-ref-mismatch")
+                raise BuildMismatchError(msg)
+        if canon == "MT" and length == HG19_CHRM_LENGTH:
+            logger.warning("%s: contig %s has length %d: hg19's chrM (NC_001807), not the rCRS "
+                           "sequence of gnomAD; its variants are reported as no_data", where,
+                           name, length)
+            no_data.add("MT")
+    return frozenset(no_data)
+
+
 def annotate_frame(annotator: Annotator, frame: pd.DataFrame, *,
-                   show_progress: bool) -> tuple[pd.DataFrame, LookupResult]:
+                   show_progress: bool, where: str = "input") -> tuple[pd.DataFrame, LookupResult]:
     chrom, pos, ref, alt = variant_columns(frame)
-    result = annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress)
+    no_data = check_contigs(annotator, frame.attrs.get("contig_lengths", {}), where)
+    result = annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress,
+                              no_data_chroms=no_data)
     added = result_frame(result, release=annotator.files.release.key, index=frame.index)
     return pd.concat([frame, added], axis=1), result
 
@@ -62,7 +96,8 @@ def annotate_file(annotator: Annotator, input_path: str, output_path: str, *,
     """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout)."""
     started = time.perf_counter()
     frame = read_variants(input_path, input_format)
-    out, result = annotate_frame(annotator, frame, show_progress=show_progress)
+    out, result = annotate_frame(annotator, frame, show_progress=show_progress,
+                                 where=input_path)
     kind = output_format or ("tsv" if output_path == "-" else guess_format(output_path))
     if kind == "vcf":
         msg = "VCF output is not available yet; write .tsv or .csv"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import sys
 from pathlib import Path
 from typing import IO
@@ -12,6 +13,7 @@ import pandas as pd
 
 from ..errors import InputFormatError
 
+_CONTIG = re.compile(r"^##contig=<ID=([^,>]+)(?:,.*?length=(\d+))?")
 VCF_COLUMNS = ("chromosome", "position", "id", "ref_allele", "alt_allele", "qual", "filter")
 
 
@@ -34,12 +36,16 @@ def read_vcf(path: str) -> pd.DataFrame:
     number) and ``alt_index`` (0-based) so results can be joined back to the records."""
     handle = _open_text(path)
     header_lines = 0
+    contig_lengths: dict[str, int] = {}
     try:
         rows: list[list[str]] = []
         saw_chrom_line = False
         for line_no, line in enumerate(handle, start=1):
             if line.startswith("##"):
                 header_lines += 1
+                m = _CONTIG.match(line)
+                if m and m.group(2):
+                    contig_lengths[m.group(1)] = int(m.group(2))
                 continue
             if line.startswith("#CHROM"):
                 saw_chrom_line = True
@@ -75,5 +81,6 @@ def read_vcf(path: str) -> pd.DataFrame:
     frame = frame.explode("alt_allele", ignore_index=True)
     frame["alt_index"] = frame.groupby("vcf_record").cumcount()
     frame["position"] = frame["position"].astype("int64")
+    frame.attrs["contig_lengths"] = contig_lengths
     out: pd.DataFrame = frame
     return out
