@@ -1,0 +1,153 @@
+"""Attach the right frequency to the right allele: one row per case (issue 3)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from varidex.gnomad.annotate import Annotator
+from varidex.gnomad.errors import BuildMismatchError
+from varidex.gnomad.pipeline import annotate_frame, read_variants
+
+INPUTS = Path(__file__).parent / "data" / "inputs"
+
+# (folder, version, dataset, chrom, pos, ref, alt, status, ac) against real excerpts
+CASES = [
+    # a multi-allelic gnomAD record (r2.0.1) against split queries
+    ("r2.0.1-genomes", "r2.0.1", "genomes", "1", 905892, "C", "G", "found", 4),
+    ("r2.0.1-genomes", "r2.0.1", "genomes", "1", 905892, "C", "T", "found", 1),
+    ("r2.0.1-genomes", "r2.0.1", "genomes", "1", 905892, "C", "A", "absent", None),
+    # GA>GAA against G>GA (non-minimal spelling of the same insertion)
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55516888, "GA", "GAA", "found", 121),
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55516888, "G", "GA", "found", 121),
+    # same position, different alts: never each other's frequency
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55516888, "G", "A", "found", 8),
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55516888, "G", "C", "absent", None),
+    # an MNP is not the SNV at its first base
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55505647, "GC", "TA", "absent", None),
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55505647, "GC", "TC", "found", 2341),
+    # chr / no chr, MT aliases, lower case
+    ("v4.0-exomes", "v4.0", "exomes", "1", 55039931, "G", "A", "found", 205),
+    ("v4.0-exomes", "v4.0", "exomes", "CHR1", 55039931, "g", "a", "found", 205),
+    ("v4.0-exomes", "v4.0", "exomes", "NC_000001.11", 55039931, "G", "A", "found", 205),
+    ("v3.1-chrM", "v3.1-chrM", "genomes", "26", 3, "T", "C", "found", 19),
+    # '*' and symbolic alleles, invalid alleles
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55505647, "G", "*", "skipped_star", None),
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55505647, "G", "<DEL>", "skipped_symbolic", None),
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55505647, "G", "G]2:100]", "skipped_symbolic",
+     None),
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55505647, "G", "G", "invalid_allele", None),
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55505647, "G", "T,C", "invalid_allele", None),
+    ("r2.1.1-exomes", "r2.1.1", "exomes", "1", 55505647, "G", "Z", "invalid_allele", None),
+    # non-PASS rows keep their values; a missing chromosome file is no_data
+    ("r2.1.1-genomes", "r2.1.1", "genomes", "X", 69902634, "C", "T", "found_non_pass", 1),
+    ("r2.1.1-genomes", "r2.1.1", "genomes", "Y", 4967199, "G", "T", "no_data", None),
+]
+
+
+@pytest.mark.parametrize(("folder", "version", "dataset", "chrom", "pos", "ref", "alt",
+                          "status", "ac"), CASES,
+                         ids=[f"{c[3]}:{c[4]}:{c[5]}>{c[6]}:{c[7]}" for c in CASES])
+def test_case(gnomad_root: Path, folder: str, version: str, dataset: str, chrom: str,
+              pos: int, ref: str, alt: str, status: str, ac: int | None) -> None:
+    a = Annotator.open(gnomad_root / folder, version=version, dataset=dataset, max_workers=1)
+    res = a.lookup([chrom], [pos], [ref], [alt])
+    a.close()
+    assert res.status[0] == status
+    assert res.values["ac"][0] == ac
+
+
+def test_grch38_vcf_against_r211_stops_with_build_error(gnomad_root: Path) -> None:
+    a = Annotator.open(gnomad_root / "r2.1.1-exomes", version="r2.1.1", max_workers=1)
+    frame = read_variants(str(INPUTS / "PG_NA12878_hg38-chr21.head.vcf"))
+    with pytest.raises(BuildMismatchError, match=r"length 248956422, which is GRCh38"):
+        annotate_frame(a, frame, show_progress=False, where="PG_NA12878")
+    a.allow_ref_mismatch = True
+    out, _ = annotate_frame(a, frame, show_progress=False)
+    a.close()
+    assert len(out) == len(frame)
+
+
+def test_ref_bases_of_another_build_stop_the_run(gnomad_root: Path) -> None:
+    """User REFs that disagree with gnomAD's REF where gnomAD has records: wrong build."""
+    src = gnomad_root / "r2.1.1-exomes" / "gnomad.exomes.r2.1.1.sites.1.vcf.bgz"
+    import pysam
+
+    with pysam.TabixFile(str(src)) as tbx:
+        rows = [line.split("\t")[:5] for line in tbx.fetch("1")][:60]
+    swap = {"A": "C", "C": "G", "G": "T", "T": "A"}
+    good = [(c, int(p), r[0], "N") for c, p, _i, r, _a in rows]
+    bad = [(c, int(p), swap[r[0]], swap[swap[r[0]]]) for c, p, _i, r, _a in rows]
+    a = Annotator.open(gnomad_root / "r2.1.1-exomes", version="r2.1.1", max_workers=1)
+    try:
+        a.lookup(*zip(*good, strict=True))  # correct REF bases: no error
+        with pytest.raises(BuildMismatchError, match=r"60 of 60 input variants"):
+            a.lookup(*zip(*bad, strict=True))
+        a.allow_ref_mismatch = True
+        res = a.lookup(*zip(*bad, strict=True))
+    finally:
+        a.close()
+    assert set(res.status) <= {"absent", "found"}
+
+
+def test_hg19_chrm_is_refused_not_matched(gnomad_root: Path,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    a = Annotator.open(gnomad_root / "v3.1-chrM", version="v3.1-chrM", dataset="genomes",
+                       max_workers=1)
+    frame = read_variants(str(INPUTS / "test_gt_bases.vcf.gz"))
+    with caplog.at_level(logging.WARNING, logger="varidex"):
+        out, _ = annotate_frame(a, frame, show_progress=False, where="test_gt_bases")
+    a.close()
+    chrm = out[out["chromosome"] == "chrM"]
+    assert chrm["gnomad_status"].tolist() == ["no_data"]
+    assert "hg19's chrM" in caplog.text
+
+
+def test_duplicate_gnomad_rows_first_kept_and_counted(tmp_path: Path, gnomad_root: Path) -> None:
+    """A gnomAD file holding the same allele twice (after normalization) gives the first."""
+    import pysam
+
+    src = gnomad_root / "r2.1.1-exomes" / "gnomad.exomes.r2.1.1.sites.1.vcf.bgz"
+    folder = tmp_path / "dup"
+    folder.mkdir()
+    plain = folder / "gnomad.exomes.r2.1.1.sites.1.vcf"
+    with pysam.BGZFile(str(src), "rb", None) as handle:
+        lines = handle.read().decode().splitlines(keepends=True)
+    header = [ln for ln in lines if ln.startswith("#")]
+    body = [ln for ln in lines if not ln.startswith("#")]
+    target = next(ln for ln in body if "\t55516888\t" in ln and "\tG\tGA\t" in ln)
+    # the same insertion spelled non-minimally (GA>GAA) right after it, with AC changed
+    respelled = target.replace("\tG\tGA\t", "\tGA\tGAA\t").replace(";AC=121;", ";AC=999;")
+    body.insert(body.index(target) + 1, respelled)
+    plain.write_text("".join(header + body))
+    pysam.tabix_compress(str(plain), str(plain) + ".bgz")
+    plain.unlink()
+    a = Annotator.open(folder, version="r2.1.1", max_workers=1)
+    res = a.lookup(["1"], [55516888], ["G"], ["GA"])
+    a.close()
+    assert res.values["ac"][0] == 121
+    assert a.totals["duplicate_gnomad_keys"] == 1
+
+
+def test_dataframe_multi_alt_cell_is_invalid_not_guessed(gnomad_root: Path) -> None:
+    from varidex.io.loaders.gnomad import GnomADLoader
+
+    df = pd.DataFrame({"chrom": ["1"], "pos": [55516888], "ref": ["G"], "alt": ["GA,A"]})
+    with GnomADLoader(gnomad_root / "r2.1.1-exomes", max_workers=1) as loader:
+        out = loader.annotate_dataframe(df, show_progress=False)
+    assert out["gnomad_status"].tolist() == ["invalid_allele"]
+
+
+def test_an_zero_record_keeps_values_missing(generated: Path) -> None:
+    """chr21:23037734 A>G of the generated v4.1 set: AC=0, AN=0, AF=., grpmax=."""
+    a = Annotator.open(generated / "v4.1-genomes", version="v4.1", dataset="genomes",
+                       max_workers=1)
+    res = a.lookup(["21"], [23037734], ["A"], ["G"])
+    a.close()
+    assert res.status[0] == "found_non_pass"
+    assert (res.values["ac"][0], res.values["an"][0]) == (0, 0)
+    for name in ("af", "grpmax", "faf95_max", "faf95_max_group"):
+        assert res.values[name][0] is None, name
