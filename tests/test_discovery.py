@@ -33,9 +33,9 @@ def test_auto_index_builds_logs_and_leaves_data_untouched(fresh_release,  # type
         stats = loader.get_statistics()
     assert freq is not None
     assert freq.an == 21857
-    assert (folder / (data.name + ".tbi")).exists()
+    assert (folder / (data.name + ".csi")).exists()
     assert data.read_bytes() == before
-    assert stats["indexes_built"] == [str(folder / (data.name + ".tbi"))]
+    assert stats["indexes_built"] == [str(folder / (data.name + ".csi"))]
     assert any("wrote index" in r.getMessage() for r in caplog.records)
 
 
@@ -102,3 +102,21 @@ def test_every_real_header_maps_to_a_release(header: Path) -> None:
     release = detect_release(ids, file_name=header.name)
     release.validate_header(ids, header)  # raises naming any missing field
     assert release.dataset in header.name or release.id == "v3.1-chrM"
+
+
+def test_index_command_writes_fine_csi(fresh_release, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from varidex.gnomad.cli import main
+    from varidex.gnomad.discovery import index_min_shift
+
+    folder: Path = fresh_release("r2.1.1-exomes")
+    assert main(["index", str(folder)]) == 0
+    for chrom in ("1", "X", "Y"):
+        csi = folder / f"gnomad.exomes.r2.1.1.sites.{chrom}.vcf.bgz.csi"
+        assert index_min_shift(csi) == 10
+    assert "wrote 3 index(es)" in capsys.readouterr().err
+    assert main(["index", str(folder)]) == 0  # nothing left to do
+    assert "wrote 0 index(es)" in capsys.readouterr().err
+    with GnomADLoader(folder, version="r2.1.1", max_workers=1) as loader:
+        freq = loader.lookup_variant("1", 55505647, "G", "T")
+    assert freq is not None
+    assert freq.ac == 2341

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from .contigs import contig_rank, normalize_chrom
 from .discovery import ReleaseFiles, discover
-from .engine import DEFAULT_CHUNK_SIZE, DEFAULT_MAX_GAP, ChunkTask, plan_chunks
+from .engine import DEFAULT_CHUNK_SIZE, ChunkTask, gap_for_index, plan_chunks
 from .errors import BuildMismatchError, InputFormatError
 from .fields import FieldSpec
 from .keys import NO_DATA, STATUSES, normalize_variant
@@ -58,7 +58,7 @@ class Annotator:
 
     files: ReleaseFiles
     max_workers: int | None = None
-    max_gap: int = DEFAULT_MAX_GAP
+    max_gap: int | None = None  # None: one index bin (1 kb for varidex's CSI, 16 kb for .tbi)
     chunk_size: int = DEFAULT_CHUNK_SIZE
     start_method: str | None = None
     reference: Reference | None = None
@@ -189,7 +189,8 @@ class Annotator:
         rows = np.fromiter((q[0] for q in queries), dtype=np.int64, count=len(queries))
         positions = np.fromiter((q[1] for q in queries), dtype=np.int64, count=len(queries))
         path = self.files.paths[canon]
-        for cut in plan_chunks(positions, max_gap=self.max_gap, chunk_size=self.chunk_size):
+        gap = self.max_gap or gap_for_index(self.files.min_shift[path])
+        for cut in plan_chunks(positions, max_gap=gap, chunk_size=self.chunk_size):
             part = queries[cut]
             yield ChunkTask(
                 path=str(path), index=str(self.files.indexes[path]), chrom=canon,

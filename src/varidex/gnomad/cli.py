@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from varidex import __version__
 
 from .annotate import Annotator
-from .engine import DEFAULT_CHUNK_SIZE, DEFAULT_MAX_GAP
+from .engine import DEFAULT_CHUNK_SIZE
 from .errors import VaridexError
 from .pipeline import annotate_file
 
@@ -32,8 +32,10 @@ def _positive(text: str) -> int:
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive, default=None,
                    help="worker processes (default: all CPUs; 1 = in this process)")
-    p.add_argument("--max-gap", type=_positive, default=DEFAULT_MAX_GAP,
-                   help="start a new fetch when queries are more than this many bp apart")
+    p.add_argument("--max-gap", type=_positive, default=None,
+                   help="start a new fetch when queries are more than this many bp apart "
+                        "(default: one index bin: 1024 with varidex's CSI index, 16384 "
+                        "with a .tbi)")
     p.add_argument("--chunk-size", type=_positive, default=DEFAULT_CHUNK_SIZE,
                    help="most queries in one fetch (one work unit)")
     p.add_argument("-q", "--quiet", action="store_true",
@@ -76,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine_options(ann)
     ann.set_defaults(func=_run_annotate)
 
+    idx = sub.add_parser("index", formatter_class=fmt,
+                         help="write fine CSI indexes (1 kb bins) beside gnomAD files",
+                         description="Write a CSI index with 1 kb bins (like `tabix --csi -m "
+                                     "10 -p vcf FILE`) beside every .vcf.bgz/.vcf.gz in DIR "
+                                     "that lacks one. Lookups of few variants in fat gnomAD "
+                                     "rows are several times faster than with tabix's 16 kb "
+                                     ".tbi windows. Data files are not modified.")
+    idx.add_argument("directory", help="folder of gnomAD sites files")
+    idx.add_argument("--force", action="store_true", help="rebuild existing CSI indexes too")
+    idx.set_defaults(func=_run_index)
+
     demo = sub.add_parser("demo", formatter_class=fmt,
                           help="annotate bundled real variants against a bundled real "
                                "gnomAD r2.1.1 exome excerpt (PCSK9)")
@@ -109,6 +122,14 @@ def _run_annotate(args: argparse.Namespace) -> int:
     finally:
         annotator.close()
     print(summary.line(), file=sys.stderr)
+    return 0
+
+
+def _run_index(args: argparse.Namespace) -> int:
+    from .discovery import index_folder
+
+    written = index_folder(args.directory, force=args.force)
+    print(f"varidex: wrote {len(written)} index(es) in {args.directory}", file=sys.stderr)
     return 0
 
 

@@ -44,6 +44,7 @@ class ReleaseFiles:
     paths: dict[str, Path] = field(default_factory=dict)
     contigs: dict[str, str] = field(default_factory=dict)
     indexes: dict[Path, Path] = field(default_factory=dict)
+    min_shift: dict[Path, int] = field(default_factory=dict)
     per_allele: frozenset[str] = frozenset()
     indexes_built: list[Path] = field(default_factory=list)
 
@@ -89,18 +90,63 @@ def find_index(path: Path) -> Path | None:
     return None
 
 
-def build_index(path: Path, *, csi: bool = False) -> Path:
-    """Write a tabix (or CSI) index beside ``path``; the data file is not modified."""
+#: Bin size of the CSI indexes varidex writes: 2**10 = 1 kb, against tabix's fixed 16 kb.
+#: A real gnomAD exome row is 5-25 KB, so a 16 kb window can hold megabytes to decompress
+#: and skip before the first wanted record; a 1 kb bin holds a few rows.
+FINE_MIN_SHIFT = 10
+TBI_MIN_SHIFT = 14
+
+
+def build_index(path: Path, *, min_shift: int = FINE_MIN_SHIFT) -> Path:
+    """Write a CSI index with ``2**min_shift`` bp bins beside ``path``; the data file is not
+    modified (``tabix --csi -m 10 -p vcf FILE`` writes the same)."""
     try:
         out = pysam.tabix_index(str(path), preset="vcf", keep_original=True, force=True,
-                                csi=csi)
+                                csi=True, min_shift=min_shift)
     except (OSError, ValueError) as exc:
         msg = (f"{path}: cannot build an index ({exc}); the file must be bgzip-compressed "
                "and sorted: `bgzip -dc FILE | bgzip > FILE.new && tabix -p vcf FILE.new`")
         raise GnomADFileError(msg) from exc
-    logger.info("wrote index %s", out)
-    # pysam returns the data file name; the index sits beside it.
-    return Path(str(path) + (".csi" if csi else ".tbi"))
+    index = Path(str(path) + ".csi")
+    logger.info("wrote index %s (beside %s)", index, out)
+    return index
+
+
+def index_min_shift(index: Path) -> int:
+    """Bin size (as a power of two) of a CSI index; 14 for a tabix index."""
+    if index.suffix != ".csi":
+        return TBI_MIN_SHIFT
+    try:
+        with pysam.BGZFile(str(index), "rb", None) as handle:
+            head = handle.read(8)
+    except (OSError, ValueError) as exc:
+        msg = f"{index}: cannot read the CSI index ({exc}); rebuild it with `varidex index`"
+        raise GnomADFileError(msg) from exc
+    if head[:4] != b"CSI\x01":
+        msg = f"{index}: not a CSI index; delete it and rebuild with `varidex index`"
+        raise GnomADFileError(msg)
+    return int.from_bytes(head[4:8], "little")
+
+
+def index_folder(directory: str | Path, *, force: bool = False) -> list[tuple[Path, Path]]:
+    """Write varidex's fine CSI index beside every gnomAD sites file in ``directory`` that
+    lacks one (or every file, with ``force``). Returns (data file, index) pairs written."""
+    folder = Path(directory).expanduser()
+    if not folder.is_dir():
+        msg = f"gnomAD folder {folder} does not exist or is not a directory"
+        raise GnomADError(msg)
+    data = sorted(p for p in folder.iterdir()
+                  if p.name.endswith((".vcf.bgz", ".vcf.gz")) and p.is_file())
+    if not data:
+        msg = f"no .vcf.bgz or .vcf.gz files in {folder}"
+        raise GnomADError(msg)
+    written = []
+    for path in data:
+        csi = Path(str(path) + ".csi")
+        if not force and csi.exists() and index_min_shift(csi) <= FINE_MIN_SHIFT:
+            continue
+        written.append((path, build_index(path)))
+    return written
 
 
 def index_contigs(path: Path, index: Path) -> list[str]:
@@ -148,6 +194,7 @@ def discover(directory: str | Path, *, version: str | None, dataset: str,
             index = build_index(path)
             found.indexes_built.append(index)
         found.indexes[path] = index
+        found.min_shift[path] = index_min_shift(index)
         for contig in index_contigs(path, index):
             chrom = normalize_chrom(contig)
             if path == whole and chrom in files:

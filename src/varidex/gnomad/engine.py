@@ -18,7 +18,18 @@ from .errors import GnomADFileError
 from .fields import FieldSpec, Value, record_values
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, normalize_variant
 
-DEFAULT_MAX_GAP = 20_000
+DEFAULT_MAX_GAP = 20_000  # used by plan_chunks when no index-derived gap is given
+
+
+def gap_for_index(min_shift: int) -> int:
+    """Default gap between queries that still share one fetch: one index bin.
+
+    Beyond a bin, a new fetch starts closer to the next query than reading on would.
+
+    >>> gap_for_index(10), gap_for_index(14)
+    (1024, 16384)
+    """
+    return 1 << min_shift
 DEFAULT_CHUNK_SIZE = 5_000
 
 

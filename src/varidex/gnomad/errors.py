@@ -53,7 +53,7 @@ class MissingIndexError(GnomADError):
     def __init__(self, path: Path) -> None:
         super().__init__(
             f"{path}: no index (.tbi or .csi) beside this file; build one with "
-            f"`tabix -p vcf {path}` or `varidex index {path.parent}`, "
+            f"`varidex index {path.parent}` (or `tabix -p vcf {path}`), "
             "or pass auto_index=True"
         )
         self.path = path
