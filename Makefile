@@ -19,13 +19,19 @@ demo: $(STAMP)  ## annotate bundled real variants against the bundled gnomAD exc
 	$(BIN)/varidex demo
 
 test: $(STAMP)  ## run the test suite, lint and type checks
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)  ## ruff and mypy only
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
+
+bench: $(STAMP)  ## varidex against bcftools and vcfanno at 1k-1M queries (long; writes benchmarks/RESULTS.md)
+	$(BIN)/python benchmarks/bench.py
+
+bench-quick: $(STAMP)  ## the same at 1k and 10k queries only
+	$(BIN)/python benchmarks/bench.py --quick
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

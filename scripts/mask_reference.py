@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 from collections import defaultdict
+from pathlib import Path
 
 import pysam
 
@@ -27,13 +28,13 @@ def main() -> None:
     fasta = pysam.FastaFile(a.reference)
     names = {n.removeprefix("chr"): n for n in fasta.references}
     keep: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    with open(a.queries) as handle:
+    with Path(a.queries).open() as handle:
         for row in csv.DictReader(handle):
             name = names[row["chromosome"].removeprefix("chr")]
             pos = int(row["position"])
             keep[name].append((max(0, pos - 1 - a.flank), pos + a.flank))
     plain = a.out.removesuffix(".gz")
-    with open(plain, "w") as out:
+    with Path(plain).open("w") as out:
         for name, length in zip(fasta.references, fasta.lengths, strict=True):
             seq = bytearray(b"N" * length)
             for start0, end in keep.get(name, []):
@@ -44,9 +45,7 @@ def main() -> None:
                 out.write(seq[i:i + 60].decode() + "\n")
     pysam.tabix_compress(plain, a.out, force=True)
     pysam.faidx(a.out)
-    import os
-
-    os.remove(plain)
+    Path(plain).unlink()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from .contigs import contig_rank, normalize_chrom
 from .discovery import ReleaseFiles, discover
 from .engine import DEFAULT_CHUNK_SIZE, ChunkTask, gap_for_index, plan_chunks
 from .errors import BuildMismatchError, InputFormatError
-from .fields import FieldSpec
+from .fields import FieldSpec, _kind
 from .keys import NO_DATA, STATUSES, normalize_variant
 from .parallel import Executor, ProcessExecutor, SerialExecutor, resolve_workers
 from .reference import Reference
@@ -75,6 +75,10 @@ class Annotator:
         resolve_workers(max_workers)
         ref = Reference(reference) if reference is not None else None
         return cls(files, max_workers, reference=ref, **options)
+
+    @property
+    def release_key(self) -> str:
+        return self.files.release.key
 
     @property
     def spec(self) -> FieldSpec:
@@ -219,12 +223,10 @@ def _position(value: object, row: int) -> int:
 def result_frame(result: LookupResult, *, prefix: str = "gnomad_",
                  release: str | None = None, index: pd.Index | None = None) -> pd.DataFrame:
     """The ``gnomad_*`` columns of a lookup, typed: counts as nullable Int64, AF as float."""
-    from .fields import _kind
-
     data: dict[str, pd.Series] = {}
     for name in result.columns:
         arr = result.values[name]
-        kind = "str" if name in ("filters", "faf95_max_group", "grpmax") else _kind(name)
+        kind = column_kind(name)
         col = output_name(name, prefix)
         if kind == "int":
             data[col] = pd.Series(pd.array(arr.tolist(), dtype="Int64"), index=index)
@@ -233,9 +235,9 @@ def result_frame(result: LookupResult, *, prefix: str = "gnomad_",
                                   .astype("float64").to_numpy(), index=index)
         else:
             data[col] = pd.Series(arr, index=index, dtype=object)
-    if "grpmax" in result.columns:
-        data[f"{prefix}grpmax"] = data[output_name("grpmax", prefix)]
-        data[f"{prefix}af_grpmax"] = data[output_name("af_grpmax", prefix)]
+    for name in result.columns:
+        if name.endswith("grpmax"):  # also under v4's own name: gnomad_grpmax, gnomad_af_grpmax
+            data[prefix + name] = data[output_name(name, prefix)]
     data[f"{prefix}status"] = pd.Series(result.status, index=index, dtype=object)
     if release is not None:
         data[f"{prefix}release"] = pd.Series([release] * len(result.status), index=index,
@@ -245,12 +247,29 @@ def result_frame(result: LookupResult, *, prefix: str = "gnomad_",
 
 
 _COMPAT_NAMES = {"grpmax": "popmax", "af_grpmax": "af_popmax"}
+_DATASET_PREFIXES = ("exomes_", "genomes_", "joint_")
+
+
+def _split_dataset(canonical: str) -> tuple[str, str]:
+    for p in _DATASET_PREFIXES:
+        if canonical.startswith(p):
+            return p, canonical[len(p):]
+    return "", canonical
 
 
 def output_name(canonical: str, prefix: str = "gnomad_") -> str:
     """Column name of a canonical field (``grpmax`` keeps its compatible ``popmax`` name).
 
-    >>> output_name("af_nfe"), output_name("grpmax")
-    ('gnomad_af_nfe', 'gnomad_popmax')
+    >>> output_name("af_nfe"), output_name("grpmax"), output_name("genomes_af_grpmax")
+    ('gnomad_af_nfe', 'gnomad_popmax', 'gnomad_genomes_af_popmax')
     """
-    return prefix + _COMPAT_NAMES.get(canonical, canonical)
+    ds, base = _split_dataset(canonical)
+    return prefix + ds + _COMPAT_NAMES.get(base, base)
+
+
+def column_kind(canonical: str) -> str:
+    """``int``, ``float`` or ``str`` for a canonical (possibly dataset-prefixed) name."""
+    _, base = _split_dataset(canonical)
+    if base in ("filters", "faf95_max_group", "grpmax", "status"):
+        return "str"
+    return _kind(base)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from varidex import __version__
 
-from .annotate import Annotator
+from .combine import AnyAnnotator, open_annotator
 from .engine import DEFAULT_CHUNK_SIZE
 from .errors import VaridexError
 from .pipeline import annotate_file
@@ -27,6 +27,16 @@ def _positive(text: str) -> int:
         msg = f"must be 1 or more, not {value}"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+def _dataset(text: str) -> str:
+    from .combine import parse_datasets
+
+    parts = parse_datasets(text)
+    if not set(parts) <= {"exomes", "genomes", "joint"} or (len(parts) > 1 and "joint" in parts):
+        msg = f"{text!r}: use exomes, genomes, joint, or exomes,genomes"
+        raise argparse.ArgumentTypeError(msg)
+    return ",".join(parts)
 
 
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
@@ -58,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     ann.add_argument("input", help="variants: .vcf, .vcf.gz, .csv, .tsv/.txt, or - for stdin")
     ann.add_argument("--gnomad-dir", required=True,
                      help="folder with the gnomAD sites VCFs (.vcf.bgz + .tbi/.csi)")
-    ann.add_argument("--dataset", default="exomes", choices=("exomes", "genomes", "joint"),
-                     help="gnomAD dataset")
+    ann.add_argument("--dataset", default="exomes", type=_dataset,
+                     help="gnomAD dataset: exomes, genomes, joint, or exomes,genomes (both: "
+                          "each and the combined frequencies)")
     ann.add_argument("--version", dest="gnomad_version", default=None,
                      help="gnomAD release, e.g. r2.1.1, v3.1.2, v4.1 (default: detect "
                           "from the files' header)")
@@ -100,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _annotator(args: argparse.Namespace, gnomad_dir: str, version: str | None,
-               dataset: str, auto_index: bool) -> Annotator:
-    return Annotator.open(gnomad_dir, version=version, dataset=dataset,
+               dataset: str, auto_index: bool) -> AnyAnnotator:
+    return open_annotator(gnomad_dir, version=version, dataset=dataset,
                           auto_index=auto_index, max_workers=args.workers,
                           max_gap=args.max_gap, chunk_size=args.chunk_size,
                           reference=getattr(args, "reference", None),

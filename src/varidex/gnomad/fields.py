@@ -47,6 +47,11 @@ class FieldSpec:
 
 
 def _kind(name: str) -> str:
+    """Value type of a canonical field.
+
+    >>> _kind("ac_nfe"), _kind("af_nfe"), _kind("grpmax"), _kind("nhemi")
+    ('int', 'float', 'str', 'int')
+    """
     base = name.split("_")[0]
     if name in COUNT_FIELDS or base in ("ac", "an", "nhomalt"):
         return "int"

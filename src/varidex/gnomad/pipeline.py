@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .annotate import Annotator, LookupResult, result_frame
+from .annotate import LookupResult, result_frame
+from .combine import AnyAnnotator
 from .contigs import HG19_CHRM_LENGTH, normalize_chrom
 from .errors import BuildMismatchError, InputFormatError
 from .formats import guess_format, read_delimited, read_vcf, write_table
@@ -53,7 +54,7 @@ def read_variants(path: str, fmt: str | None = None) -> pd.DataFrame:
     raise InputFormatError(msg, path=path)
 
 
-def check_contigs(annotator: Annotator, contig_lengths: dict[str, int],
+def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
                   where: str) -> frozenset[str]:
     """Check an input's declared contig lengths against the release's build.
 
@@ -68,7 +69,7 @@ def check_contigs(annotator: Annotator, contig_lengths: dict[str, int],
             other = next((b for b, n in CHR1_LENGTH.items() if n == length), "another build")
             if not annotator.allow_ref_mismatch:
                 msg = (f"{where}: the header declares contig {name} with length {length}, "
-                       f"which is {other}, but gnomAD {annotator.files.release.key} is "
+                       f"which is {other}, but gnomAD {annotator.release_key} is "
                        f"{build}; use a gnomAD release of the input's build, lift the input "
                        "over, or pass --allow-ref-mismatch")
                 raise BuildMismatchError(msg)
@@ -80,17 +81,17 @@ def check_contigs(annotator: Annotator, contig_lengths: dict[str, int],
     return frozenset(no_data)
 
 
-def annotate_frame(annotator: Annotator, frame: pd.DataFrame, *,
+def annotate_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *,
                    show_progress: bool, where: str = "input") -> tuple[pd.DataFrame, LookupResult]:
     chrom, pos, ref, alt = variant_columns(frame)
     no_data = check_contigs(annotator, frame.attrs.get("contig_lengths", {}), where)
     result = annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress,
                               no_data_chroms=no_data)
-    added = result_frame(result, release=annotator.files.release.key, index=frame.index)
+    added = result_frame(result, release=annotator.release_key, index=frame.index)
     return pd.concat([frame, added], axis=1), result
 
 
-def annotate_file(annotator: Annotator, input_path: str, output_path: str, *,
+def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                   input_format: str | None = None, output_format: str | None = None,
                   show_progress: bool = False) -> RunSummary:
     """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout)."""
@@ -104,5 +105,5 @@ def annotate_file(annotator: Annotator, input_path: str, output_path: str, *,
         raise InputFormatError(msg, path=output_path)
     write_table(out, output_path, sep="," if kind == "csv" else "\t")
     return RunSummary(len(frame), result.counts(), time.perf_counter() - started,
-                      annotator.files.release.key,
+                      annotator.release_key,
                       "stdout" if output_path == "-" else str(Path(output_path)))

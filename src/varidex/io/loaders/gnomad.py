@@ -25,7 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from varidex.gnomad.annotate import Annotator, LookupResult, result_frame
+from varidex.gnomad.annotate import LookupResult, result_frame
+from varidex.gnomad.combine import open_annotator
 from varidex.gnomad.frames import variant_columns
 from varidex.gnomad.keys import FOUND, FOUND_NON_PASS
 
@@ -84,7 +85,7 @@ class GnomADLoader:
                  max_workers: int | None = None, **options: Any) -> None:
         self.gnomad_dir = Path(gnomad_dir)
         self.dataset = dataset
-        self._annotator = Annotator.open(gnomad_dir, version=version, dataset=dataset,
+        self._annotator = open_annotator(gnomad_dir, version=version, dataset=dataset,
                                          auto_index=auto_index, max_workers=max_workers,
                                          **options)
         self.version = self._annotator.files.release.id
@@ -92,7 +93,7 @@ class GnomADLoader:
 
     @property
     def release(self) -> str:
-        return self._annotator.files.release.key
+        return self._annotator.release_key
 
     def __enter__(self) -> GnomADLoader:
         return self
@@ -134,6 +135,7 @@ class GnomADLoader:
     def get_statistics(self) -> dict[str, Any]:
         """What this loader holds and has done so far."""
         files = self._annotator.files
+        parts = getattr(self._annotator, "parts", {self.dataset: self._annotator})
         totals = self._annotator.totals
         workers = self._annotator.workers
         return {
@@ -143,8 +145,8 @@ class GnomADLoader:
             "build": files.release.build,
             "gnomad_dir": str(self.gnomad_dir),
             "available_chromosomes": files.chromosomes,
-            "files": sorted({str(p) for p in files.paths.values()}),
-            "indexes_built": [str(p) for p in files.indexes_built],
+            "files": sorted({str(p) for a in parts.values() for p in a.files.paths.values()}),
+            "indexes_built": [str(p) for a in parts.values() for p in a.files.indexes_built],
             "max_workers": workers,
             "parallel_enabled": workers > 1,
             "variants_looked_up": totals["looked_up"],
@@ -152,8 +154,9 @@ class GnomADLoader:
             "status_counts": {k: v for k, v in totals.items()
                               if k not in ("looked_up", "records_read",
                                            "duplicate_gnomad_keys")},
-            "gnomad_records_read": totals["records_read"],
-            "duplicate_gnomad_keys": totals["duplicate_gnomad_keys"],
+            "gnomad_records_read": sum(a.totals["records_read"] for a in parts.values()),
+            "duplicate_gnomad_keys": sum(a.totals["duplicate_gnomad_keys"]
+                                         for a in parts.values()),
         }
 
     def _frequency(self, result: LookupResult, i: int,
