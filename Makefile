@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-quick clean help
+.PHONY: demo test tools lint bench bench-quick clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ -/'
@@ -15,10 +15,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+tools:  ## Debian bcftools and tabix, used by the tests that compare with bcftools
+	@if ! command -v bcftools >/dev/null || ! command -v tabix >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bcftools tabix >/dev/null; \
+	  else \
+	    echo "note: bcftools/tabix missing and not root: the bcftools comparison tests will be skipped (apt-get install bcftools tabix)"; \
+	  fi; \
+	fi
+
 demo: $(STAMP)  ## annotate bundled real variants against the bundled gnomAD excerpt
 	$(BIN)/varidex demo
 
-test: $(STAMP)  ## run the test suite, lint and type checks
+test: $(STAMP) tools  ## run the test suite, lint and type checks
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
