@@ -158,9 +158,11 @@ def _run_demo(args: argparse.Namespace) -> int:
           "PCSK9 (1:55505599-55516888) bundled with varidex")
     print(demo_table(out))
     if args.output:
-        from .formats import guess_format, write_table
+        from .formats import write_table
+        from .pipeline import output_format
 
-        write_table(out, args.output, sep="," if guess_format(args.output) == "csv" else "\t")
+        write_table(out, args.output, sep="," if output_format(args.output, None) == "csv"
+                    else "\t")
         print(f"full table ({len(out.columns)} columns) written to {args.output}")
     counts = result.counts()
     print(f"varidex: {len(out)} variants, {counts['found'] + counts['found_non_pass']} found, "

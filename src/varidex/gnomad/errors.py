@@ -6,6 +6,7 @@ record, ``chrom:pos``) and how to fix it::
 
     VaridexError
     ├── InputFormatError          user input that cannot be read as variants
+    ├── OutputError               an output that cannot be written
     └── GnomADError               anything about the gnomAD files
         ├── ReleaseSchemaError    unknown release, or header lacking promised fields
         ├── MissingIndexError     no .tbi/.csi beside a file and auto_index is off
@@ -37,6 +38,14 @@ class InputFormatError(VaridexError):
         super().__init__(where + message)
         self.path = path
         self.line = line
+
+
+class OutputError(VaridexError):
+    """An output file that cannot be written (missing folder, read-only, disk full)."""
+
+    def __init__(self, message: str, *, path: str | Path) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
 
 
 class GnomADError(VaridexError):

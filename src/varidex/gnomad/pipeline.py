@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from tqdm import tqdm
 
 from .annotate import LookupResult, result_frame
 from .combine import AnyAnnotator
 from .contigs import HG19_CHRM_LENGTH, normalize_chrom
 from .errors import BuildMismatchError, InputFormatError
-from .formats import guess_format, read_delimited, read_vcf, write_table
+from .formats import guess_format
+from .formats.delimited import AtomicOutput, iter_delimited
+from .formats.vcf import iter_vcf
 from .frames import variant_columns
 from .keys import FOUND, FOUND_NON_PASS, NO_DATA
 from .releases import CHR1_LENGTH
@@ -43,15 +48,49 @@ class RunSummary:
                 f"gnomAD {self.release}; output {self.output}")
 
 
-def read_variants(path: str, fmt: str | None = None) -> pd.DataFrame:
-    """Read a VCF, CSV or TSV of variants (format from ``fmt`` or the file name)."""
+#: Rows read, annotated and written at a time: memory stays flat whatever the input size.
+BATCH_ROWS = 250_000
+
+OUTPUT_SUFFIXES = {".tsv": "tsv", ".txt": "tsv", ".tab": "tsv", ".csv": "csv"}
+NOT_YET = (".vcf", ".bcf", ".parquet", ".xlsx", ".xls", ".json")
+
+
+def iter_variants(path: str, fmt: str | None = None, *,
+                  batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
+    """Batches of a VCF, CSV or TSV of variants (format from ``fmt`` or the file name)."""
     kind = fmt or guess_format(path)
+    if path != "-" and Path(path).is_dir():
+        msg = "is a directory, not a variants file"
+        raise InputFormatError(msg, path=path)
     if kind == "vcf":
-        return read_vcf(path)
+        return iter_vcf(path, batch_rows=batch_rows)
     if kind in ("csv", "tsv"):
-        return read_delimited(path, sep="," if kind == "csv" else "\t")
+        return iter_delimited(path, sep="," if kind == "csv" else "\t", batch_rows=batch_rows)
     msg = f"unknown input format {kind!r}; use vcf, csv or tsv"
     raise InputFormatError(msg, path=path)
+
+
+def read_variants(path: str, fmt: str | None = None) -> pd.DataFrame:
+    """A whole VCF, CSV or TSV of variants as one frame."""
+    batches = list(iter_variants(path, fmt))
+    frame = pd.concat(batches, ignore_index=True) if len(batches) > 1 else batches[0]
+    frame.attrs = dict(batches[0].attrs)
+    out: pd.DataFrame = frame
+    return out
+
+
+def output_format(path: str, fmt: str | None) -> str:
+    """``tsv`` or ``csv`` for an output path (``.gz`` allowed after either)."""
+    if fmt:
+        return fmt
+    if path == "-":
+        return "tsv"
+    name = path.lower().removesuffix(".gz").removesuffix(".bgz")
+    suffix = Path(name).suffix
+    if suffix in NOT_YET:
+        msg = f"{suffix} output is not available; write .tsv or .csv (optionally .gz)"
+        raise InputFormatError(msg, path=path)
+    return OUTPUT_SUFFIXES.get(suffix, "tsv")
 
 
 def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
@@ -92,18 +131,25 @@ def annotate_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *,
 
 
 def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
-                  input_format: str | None = None, output_format: str | None = None,
-                  show_progress: bool = False) -> RunSummary:
-    """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout)."""
+                  input_format: str | None = None, output_format_: str | None = None,
+                  show_progress: bool = False, batch_rows: int = BATCH_ROWS) -> RunSummary:
+    """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches."""
     started = time.perf_counter()
-    frame = read_variants(input_path, input_format)
-    out, result = annotate_frame(annotator, frame, show_progress=show_progress,
-                                 where=input_path)
-    kind = output_format or ("tsv" if output_path == "-" else guess_format(output_path))
-    if kind == "vcf":
-        msg = "VCF output is not available yet; write .tsv or .csv"
-        raise InputFormatError(msg, path=output_path)
-    write_table(out, output_path, sep="," if kind == "csv" else "\t")
-    return RunSummary(len(frame), result.counts(), time.perf_counter() - started,
+    kind = output_format(output_path, output_format_)
+    sep = "," if kind == "csv" else "\t"
+    counts: Counter[str] = Counter()
+    rows = 0
+    batches = iter_variants(input_path, input_format, batch_rows=batch_rows)
+    with AtomicOutput(output_path) as out, tqdm(
+            unit="variant", disable=None if show_progress else True, delay=0.5,
+            dynamic_ncols=True, desc="gnomAD lookup") as bar:
+        for batch in batches:
+            annotated, result = annotate_frame(annotator, batch, show_progress=False,
+                                               where=input_path)
+            out.write_frame(annotated, sep=sep, header=rows == 0)
+            rows += len(batch)
+            counts.update(result.counts())
+            bar.update(len(batch))
+    return RunSummary(rows, dict(counts), time.perf_counter() - started,
                       annotator.release_key,
                       "stdout" if output_path == "-" else str(Path(output_path)))

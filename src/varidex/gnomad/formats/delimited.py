@@ -3,58 +3,147 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 import pandas as pd
+import pysam
 
-from ..errors import InputFormatError
+from ..errors import InputFormatError, OutputError
 from ..frames import find_columns
 
 
-def read_delimited(path: str, *, sep: str) -> pd.DataFrame:
-    """Read a CSV or TSV of variants; every column is kept, as text."""
+def iter_delimited(path: str, *, sep: str,
+                   batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
+    """A CSV or TSV of variants in batches; every column is kept, as text. Cells with several
+    ALT alleles (``"A,G"``) become one row per ALT, with ``input_row`` and ``alt_index``."""
     source = sys.stdin if path == "-" else path
     if path != "-" and not Path(path).exists():
         msg = "no such file"
         raise InputFormatError(msg, path=path)
+    kind = "CSV" if sep == "," else "TSV"
     try:
-        frame = pd.read_csv(source, sep=sep, dtype=str, keep_default_na=False,
-                            comment=None, skip_blank_lines=True)
+        with pd.read_csv(source, sep=sep, dtype=str, keep_default_na=False,
+                         skip_blank_lines=True, chunksize=batch_rows) as reader:
+            before = 0
+            names: dict[str, str] | None = None
+            for frame in reader:
+                if names is None:
+                    names = find_columns(list(frame.columns), where=str(path))
+                yield _prepare(frame, names, before, path)
+                before += len(frame)
+        if names is None:
+            msg = f"no header line: a {kind} needs a header naming its columns"
+            raise InputFormatError(msg, path=path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        msg = f"cannot read as {'CSV' if sep == ',' else 'TSV'}: {exc}"
+        msg = f"cannot read as {kind}: {exc}"
         raise InputFormatError(msg, path=path) from exc
-    names = find_columns(list(frame.columns), where=str(path))
-    for i, value in enumerate(frame[names["position"]].tolist()):
-        if not str(value).strip().isdigit():
-            msg = f"position {value!r} is not a whole number (column {names['position']!r})"
-            raise InputFormatError(msg, path=path, line=i + 2)
+
+
+def _prepare(frame: pd.DataFrame, names: dict[str, str], before: int,
+             path: str) -> pd.DataFrame:
+    positions = frame[names["position"]].str.strip()
+    bad = ~positions.str.fullmatch(r"\d+")
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        value = frame[names["position"]].iloc[i]
+        msg = f"position {value!r} is not a whole number (column {names['position']!r})"
+        raise InputFormatError(msg, path=path, line=before + i + 2)
     alt = names["alt_allele"]
     if frame[alt].str.contains(",", regex=False).any():
         # One row per ALT allele, as for VCF input; input_row/alt_index say where each came from.
-        frame.insert(0, "input_row", range(1, len(frame) + 1))
+        frame.insert(0, "input_row", range(before + 1, before + len(frame) + 1))
         frame[alt] = frame[alt].str.split(",")
         frame = frame.explode(alt, ignore_index=True)
         frame["alt_index"] = frame.groupby("input_row").cumcount()
     return frame
 
 
+def read_delimited(path: str, *, sep: str) -> pd.DataFrame:
+    """The whole CSV or TSV as one frame (see :func:`iter_delimited`)."""
+    batches = list(iter_delimited(path, sep=sep))
+    out: pd.DataFrame = pd.concat(batches, ignore_index=True) if len(batches) > 1 else \
+        batches[0]
+    return out
+
+
+class AtomicOutput:
+    """A text output written to a temporary file beside the target and renamed into place
+    only when complete (``-`` = stdout). ``.gz`` targets are bgzip-compressed. The file
+    gets the permissions a new file would get (umask), or those of the file it replaces."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._tmp: Path | None = None
+        self.handle: IO[str] = sys.stdout
+        if path == "-":
+            return
+        target = Path(path)
+        if target.is_dir():
+            msg = "is a directory; give a file name for the output"
+            raise OutputError(msg, path=path)
+        folder = target.parent
+        if not folder.is_dir():
+            msg = f"the folder {folder} does not exist; create it first"
+            raise OutputError(msg, path=path)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+        except OSError as exc:
+            msg = f"cannot write into {folder} ({exc.strerror}); choose a writable folder"
+            raise OutputError(msg, path=path) from exc
+        os.close(fd)
+        self._tmp = Path(tmp)
+        if path.endswith((".gz", ".bgz")):
+            raw: Any = pysam.BGZFile(tmp, "wb", None)  # bgzip: readable by gzip and tabix
+            self.handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        else:
+            self.handle = self._tmp.open("w", encoding="utf-8", newline="")
+
+    def __enter__(self) -> AtomicOutput:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        if self._tmp is None:
+            if exc_type is None:
+                self.handle.flush()
+            return
+        try:
+            self.handle.close()
+            if exc_type is None:
+                self._tmp.chmod(_mode_for(Path(self.path)))
+                self._tmp.replace(self.path)
+        except OSError as err:
+            msg = f"cannot finish writing ({err.strerror or err}); no output was written"
+            raise OutputError(msg, path=self.path) from err
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                self._tmp.unlink()
+
+    def write_frame(self, frame: pd.DataFrame, *, sep: str, header: bool) -> None:
+        try:
+            frame.to_csv(self.handle, sep=sep, index=False, na_rep="", header=header)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            msg = f"cannot write ({exc.strerror or exc}); is the disk full?"
+            raise OutputError(msg, path=self.path) from exc
+
+
+def _mode_for(target: Path) -> int:
+    if target.exists():
+        return target.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_table(frame: pd.DataFrame, path: str, *, sep: str) -> None:
-    """Write ``frame`` to ``path`` (``-`` = stdout) through a temporary file and a rename,
-    so an error or Ctrl-C never leaves a partial output."""
-    if path == "-":
-        frame.to_csv(sys.stdout, sep=sep, index=False, na_rep="")
-        return
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                               dir=target.parent if str(target.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            frame.to_csv(handle, sep=sep, index=False, na_rep="")
-        Path(tmp).replace(target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(tmp).unlink()
-        raise
+    """Write ``frame`` to ``path`` (``-`` = stdout) atomically (see :class:`AtomicOutput`)."""
+    with AtomicOutput(path) as out:
+        out.write_frame(frame, sep=sep, header=True)

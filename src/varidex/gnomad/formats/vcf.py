@@ -7,6 +7,7 @@ import io
 import re
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import IO
 
 import pandas as pd
@@ -31,15 +32,17 @@ def _open_text(path: str) -> IO[str]:
     return p.open(encoding="utf-8", errors="replace")
 
 
-def read_vcf(path: str) -> pd.DataFrame:
-    """Variants of a VCF as a frame: one row per ALT, with ``vcf_record`` (1-based record
-    number) and ``alt_index`` (0-based) so results can be joined back to the records."""
+def iter_vcf(path: str, *, batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
+    """Variants of a VCF in batches of about ``batch_rows`` records: one row per ALT, with
+    ``vcf_record`` (1-based record number) and ``alt_index`` (0-based) so results can be
+    joined back to the records. Each batch carries the header's contig lengths in
+    ``frame.attrs["contig_lengths"]``."""
     handle = _open_text(path)
-    header_lines = 0
+    header_lines = records = 0
     contig_lengths: dict[str, int] = {}
+    saw_chrom_line = False
+    rows: list[list[str]] = []
     try:
-        rows: list[list[str]] = []
-        saw_chrom_line = False
         for line_no, line in enumerate(handle, start=1):
             if line.startswith("##"):
                 header_lines += 1
@@ -66,21 +69,40 @@ def read_vcf(path: str) -> pd.DataFrame:
                 raise InputFormatError(msg, path=path, line=line_no)
             cols += [""] * (7 - len(cols))
             rows.append(cols[:7])
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            if len(rows) >= batch_rows:
+                yield _frame(rows, records, contig_lengths)
+                records += len(rows)
+                rows = []
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
         msg = f"cannot read ({exc}); is the file complete?"
         raise InputFormatError(msg, path=path) from exc
     finally:
         if handle is not sys.stdin:
             handle.close()
-    if not rows and header_lines == 0:
-        msg = "empty file, or not a VCF (no ## header lines and no records)"
+    if not saw_chrom_line and not rows and records == 0:
+        msg = ("empty file, or not a VCF (no #CHROM header line and no records)"
+               if header_lines == 0 else "no #CHROM header line; is this a VCF?")
         raise InputFormatError(msg, path=path)
+    if rows or records == 0:
+        yield _frame(rows, records, contig_lengths)
+
+
+def _frame(rows: list[list[str]], before: int, contig_lengths: dict[str, int]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(VCF_COLUMNS), dtype=object)
-    frame["vcf_record"] = range(1, len(frame) + 1)
+    frame["vcf_record"] = range(before + 1, before + len(frame) + 1)
     frame["alt_allele"] = frame["alt_allele"].str.split(",")
     frame = frame.explode("alt_allele", ignore_index=True)
     frame["alt_index"] = frame.groupby("vcf_record").cumcount()
     frame["position"] = frame["position"].astype("int64")
     frame.attrs["contig_lengths"] = contig_lengths
+    out: pd.DataFrame = frame
+    return out
+
+
+def read_vcf(path: str) -> pd.DataFrame:
+    """The whole VCF as one frame (see :func:`iter_vcf`)."""
+    batches = list(iter_vcf(path))
+    frame = pd.concat(batches, ignore_index=True) if len(batches) > 1 else batches[0]
+    frame.attrs["contig_lengths"] = batches[0].attrs["contig_lengths"]
     out: pd.DataFrame = frame
     return out
