@@ -134,7 +134,7 @@ def read_vcf_af(path: Path, key: str) -> dict[tuple[str, str], float]:
         for line in handle:
             if line.startswith("#"):
                 continue
-            cols = line.split("\t", 8)
+            cols = line.rstrip("\n").split("\t", 8)
             for item in cols[7].split(";"):
                 if item.startswith(key + "="):
                     values = item.split("=", 1)[1].split(",")

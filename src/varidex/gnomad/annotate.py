@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .contigs import contig_rank, normalize_chrom
+from .contigs import REFSEQ_BUILD, contig_rank, normalize_chrom
 from .discovery import ReleaseFiles, discover
 from .engine import DEFAULT_CHUNK_SIZE, ChunkTask, gap_for_index, plan_chunks
 from .errors import BuildMismatchError, InputFormatError
 from .fields import FieldSpec, _kind
-from .keys import NO_DATA, STATUSES, normalize_variant
+from .keys import INVALID_ALLELE, NO_DATA, STATUSES, normalize_variant
 from .parallel import Executor, ProcessExecutor, SerialExecutor, resolve_workers
 from .reference import Reference
 
@@ -36,6 +36,9 @@ PARALLEL_THRESHOLD = 100
 #: that sit where a gnomAD record starts disagree with gnomAD's REF base.
 MAX_REF_MISMATCH_SHARE = 0.05
 MIN_COLOCATED = 20
+
+#: Largest position accepted (2**31 - 1: htslib's limit for tabix-indexed VCFs).
+MAX_POSITION = 2**31 - 1
 
 
 @dataclass
@@ -159,10 +162,14 @@ class Annotator:
               no_data_chroms: frozenset[str]) -> list[ChunkTask]:
         by_chrom: dict[str, list[tuple[int, int, str, str]]] = {}
         chrom_cache: dict[object, str] = {}
+        build = self.files.release.build
         for i, (c, p, r, a) in enumerate(zip(chrom, pos, ref, alt, strict=True)):
             canon = chrom_cache.get(c)
             if canon is None:
-                canon = chrom_cache[c] = normalize_chrom(str(c))
+                canon = chrom_cache[c] = self._chrom(c, build)
+            if _missing(r) or _missing(a):
+                status[i] = INVALID_ALLELE
+                continue
             npos, nref, nalt, skip = normalize_variant(_position(p, i), str(r), str(a))
             if skip is not None:
                 status[i] = skip
@@ -176,6 +183,19 @@ class Annotator:
         for canon in sorted(by_chrom, key=contig_rank):
             tasks.extend(self._chunk_tasks(canon, by_chrom[canon], spec))
         return tasks
+
+    def _chrom(self, name: object, build: str) -> str:
+        """Canonical chromosome; a RefSeq accession of another build maps to nothing."""
+        text = str(name).strip()
+        acc = REFSEQ_BUILD.get(text)
+        if acc is not None and acc[1] not in ("any", build):
+            if not self.allow_ref_mismatch:
+                msg = (f"chromosome {text} is a {acc[1]} RefSeq accession, but gnomAD "
+                       f"{self.release_key} is {build}; use a gnomAD release of the input's "
+                       "build, or pass --allow-ref-mismatch to report such rows as no_data")
+                raise BuildMismatchError(msg)
+            return f"{text} ({acc[1]})"  # matches no file: no_data
+        return normalize_chrom(text)
 
     def _left_align(self, canon: str, pos: int, ref: str, alt: str) -> tuple[int, str, str]:
         assert self.reference is not None
@@ -204,6 +224,18 @@ class Annotator:
                 alt=tuple(q[3] for q in part), spec=spec)
 
 
+_MISSING_TEXT = frozenset({"", "NA", "NAN", "NONE", "NULL", "<NA>"})
+
+
+def _missing(value: object) -> bool:
+    """An allele cell that holds no allele: None, NaN, pd.NA, or a missing-value word."""
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float):
+        return value != value
+    return str(value).strip().upper() in _MISSING_TEXT
+
+
 def _position(value: object, row: int) -> int:
     try:
         if isinstance(value, (int, np.integer)) or (
@@ -214,8 +246,9 @@ def _position(value: object, row: int) -> int:
     except (TypeError, ValueError):
         msg = f"position {value!r} in row {row + 1} is not a whole number"
         raise InputFormatError(msg) from None
-    if number < 1:
-        msg = f"position {number} in row {row + 1} is not a 1-based position (must be >= 1)"
+    if not 1 <= number <= MAX_POSITION:
+        msg = (f"position {number} in row {row + 1} is not a 1-based chromosome position "
+               f"(must be from 1 to {MAX_POSITION:,})")
         raise InputFormatError(msg)
     return number
 

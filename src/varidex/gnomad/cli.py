@@ -22,11 +22,25 @@ logger = logging.getLogger("varidex")
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"{text!r} is not a whole number"
+        raise argparse.ArgumentTypeError(msg) from None
     if value < 1:
         msg = f"must be 1 or more, not {value}"
         raise argparse.ArgumentTypeError(msg)
     return value
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except empty ones and where the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 def _dataset(text: str) -> str:
@@ -50,10 +64,12 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
                    help="most queries in one fetch (one work unit)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (the summary line is always printed)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show tracebacks and debug logs")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _HelpFormatter
     parser = argparse.ArgumentParser(
         prog="varidex", formatter_class=fmt,
         description="Annotate variants with gnomAD population allele frequencies.")
@@ -187,6 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; no output was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (| head): stop quietly, as other tools do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def entry_point() -> None:

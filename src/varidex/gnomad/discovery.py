@@ -7,6 +7,7 @@ Discovery reports what it found; building a missing index is a separate, opt-in 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,9 @@ def read_header(path: Path) -> HeaderInfo:
     """Read the INFO and contig declarations of a bgzipped VCF."""
     info: dict[str, str] = {}
     contigs: dict[str, int] = {}
+    if path.stat().st_size == 0:
+        msg = f"{path}: empty file (0 bytes); re-download it"
+        raise GnomADFileError(msg)
     try:
         with pysam.BGZFile(str(path), "rb", None) as handle:
             for raw in handle:
@@ -100,6 +104,11 @@ TBI_MIN_SHIFT = 14
 def build_index(path: Path, *, min_shift: int = FINE_MIN_SHIFT) -> Path:
     """Write a CSI index with ``2**min_shift`` bp bins beside ``path``; the data file is not
     modified (``tabix --csi -m 10 -p vcf FILE`` writes the same)."""
+    if not os.access(path.parent, os.W_OK):
+        msg = (f"{path}: no index, and the folder {path.parent} is not writable, so varidex "
+               "cannot write one; index a writable copy, or ask the folder's owner to run "
+               f"`varidex index {path.parent}`")
+        raise GnomADFileError(msg)
     try:
         out = pysam.tabix_index(str(path), preset="vcf", keep_original=True, force=True,
                                 csi=True, min_shift=min_shift)
@@ -193,9 +202,21 @@ def discover(directory: str | Path, *, version: str | None, dataset: str,
                 raise MissingIndexError(path)
             index = build_index(path)
             found.indexes_built.append(index)
+        _check_not_stale(path, index)
         found.indexes[path] = index
         found.min_shift[path] = index_min_shift(index)
-        for contig in index_contigs(path, index):
+        contigs = index_contigs(path, index)
+        own = [c for c, p in files.items() if p == path]
+        if path != whole and own and own[0] not in {normalize_chrom(c) for c in contigs}:
+            if not contigs:
+                logger.warning("%s holds no records (header only?); chromosome %s is "
+                               "reported as no_data", path, own[0])
+            else:
+                msg = (f"{path}: its index {index.name} lists contig(s) "
+                       f"{', '.join(contigs[:5])}, not chromosome {own[0]}: an index of "
+                       f"another file? Rebuild it with `varidex index {folder}`")
+                raise GnomADFileError(msg)
+        for contig in contigs:
             chrom = normalize_chrom(contig)
             if path == whole and chrom in files:
                 continue  # a per-chromosome file wins over the whole-genome file
@@ -207,12 +228,20 @@ def discover(directory: str | Path, *, version: str | None, dataset: str,
     return found
 
 
+def _check_not_stale(path: Path, index: Path) -> None:
+    if index.stat().st_mtime < path.stat().st_mtime - 1:
+        msg = (f"{index}: the index is older than its data file, so it may point into a "
+               f"previous version of it; rebuild it with `varidex index --force "
+               f"{path.parent}` (or `tabix -f -p vcf {path}`)")
+        raise GnomADFileError(msg)
+
+
 def _first_existing(folder: Path, names: list[str]) -> Path | None:
-    for name in names:
-        candidate = folder / name
-        if candidate.exists():
-            return candidate
-    return None
+    existing = [folder / n for n in names if (folder / n).exists()]
+    if len(existing) > 1:
+        logger.warning("%s: several files for the same data (%s); using %s", folder,
+                       ", ".join(p.name for p in existing), existing[0].name)
+    return existing[0] if existing else None
 
 
 def _detect(folder: Path, dataset: str) -> GnomADRelease:
@@ -223,5 +252,20 @@ def _detect(folder: Path, dataset: str) -> GnomADRelease:
         msg = (f"no gnomAD {dataset} sites files (gnomad.{dataset}.*.vcf.bgz) in {folder}; "
                "check --gnomad-dir and --dataset")
         raise GnomADError(msg)
-    header = read_header(candidates[0])
-    return detect_release(header.info_number, file_name=candidates[0].name, dataset=dataset)
+    releases = {detect_release(read_header(p).info_number, file_name=p.name,
+                               dataset=dataset).key: p.name for p in _one_per_version(candidates)}
+    if len(releases) > 1:
+        shown = "; ".join(f"{k} ({v})" for k, v in sorted(releases.items()))
+        msg = (f"{folder} holds files of several gnomAD releases: {shown}; pass the one "
+               "to use with --version / version=")
+        raise GnomADError(msg)
+    return get_release(*next(iter(releases)).split("/"))
+
+
+def _one_per_version(candidates: list[Path]) -> list[Path]:
+    """One file per distinct version token in the names (their headers tell the release)."""
+    seen: dict[str, Path] = {}
+    for p in candidates:
+        token = re.search(r"\.([rv]\d+(?:\.\d+)*)\.", p.name)
+        seen.setdefault(token.group(1) if token else p.name, p)
+    return list(seen.values())

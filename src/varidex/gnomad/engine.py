@@ -128,6 +128,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     first_base: dict[int, str] = {}  # gnomAD's REF base at positions where a record starts
     records = duplicates = 0
     tbx = _handle(task.path, task.index)
+    line = ""
     try:
         # The one tabix call site: start0 is 0-based, end is exclusive.
         for line in tbx.fetch(task.contig, task.start0, task.end):
@@ -148,15 +149,21 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
                     duplicates += 1
                     continue
                 hits[key] = (cols[6], cols[7], alt_index, len(alts))
-    except (OSError, ValueError) as exc:
-        msg = (f"error reading {task.describe()}: {exc}; the file may be truncated or its "
-               "index stale: re-download it or rebuild the index with `tabix -f -p vcf FILE`")
+    except (ValueError, IndexError) as exc:
+        raise _bad_record(task, line, exc) from exc
+    except (OSError, NotImplementedError) as exc:
+        msg = (f"error reading {task.describe()}: {exc}; the file may be truncated, not "
+               "bgzip-compressed, or its index stale: re-download it, or recompress with "
+               "`bgzip` and rebuild the index with `varidex index --force DIR`")
         raise GnomADFileError(msg) from exc
     ncol = len(task.spec.columns)
     values: list[list[Value]] = [[None] * len(task.pos) for _ in range(ncol)]
     status = [ABSENT] * len(task.pos)
     for key, (filt, info, alt_index, n_alts) in hits.items():
-        row = record_values(task.spec, task.chrom, key[0], info, alt_index, n_alts)
+        try:
+            row = record_values(task.spec, task.chrom, key[0], info, alt_index, n_alts)
+        except ValueError as exc:
+            raise _bad_record(task, f"{task.contig}\t{key[0]}", exc) from exc
         row.append(filt)
         st = FOUND if filt in ("PASS", ".") else FOUND_NON_PASS
         for i in wanted[key]:
@@ -170,6 +177,15 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
             colocated += 1
             mismatch += base != r[0]
     return ChunkResult(task.rows, status, values, records, duplicates, colocated, mismatch)
+
+
+def _bad_record(task: ChunkTask, line: str, exc: Exception) -> GnomADFileError:
+    cols = line.split("\t", 3)
+    where = f"{cols[0]}:{cols[1]}" if len(cols) > 1 else "a record"
+    msg = (f"{task.path}: malformed record at {where} ({type(exc).__name__}: {exc}); a sites "
+           "VCF record needs 8 tab-separated columns with numeric POS and INFO values. "
+           "Re-download the file")
+    return GnomADFileError(msg)
 
 
 def _may_match(raw_pos: int, ref_len: int, wanted_pos: set[int]) -> bool:

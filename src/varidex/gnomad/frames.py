@@ -37,6 +37,9 @@ def find_columns(columns: list[str], *, where: str = "input") -> dict[str, str]:
         hint = "; ".join(f"{c} (or {', '.join(ALIASES[c][1:4])})" for c in missing)
         msg = (f"{where}: missing required column(s): {hint}. Columns found: {shown}. Rename "
                "the columns, or give a VCF")
+        if len(columns) == 1 and any(c in str(columns[0]) for c in ",\t;"):
+            msg += ("; the one column name holds separators: is the format wrong? "
+                    "Use --input-format csv or tsv")
         raise InputFormatError(msg)
     return found
 

@@ -20,7 +20,7 @@ from .formats import guess_format
 from .formats.delimited import AtomicOutput, iter_delimited
 from .formats.vcf import iter_vcf
 from .frames import variant_columns
-from .keys import FOUND, FOUND_NON_PASS, NO_DATA
+from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
 from .releases import CHR1_LENGTH
 
 logger = logging.getLogger(__name__)
@@ -122,12 +122,25 @@ def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
 
 def annotate_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *,
                    show_progress: bool, where: str = "input") -> tuple[pd.DataFrame, LookupResult]:
-    chrom, pos, ref, alt = variant_columns(frame)
+    chrom, pos, ref, alt = variant_columns(frame, where=where)
     no_data = check_contigs(annotator, frame.attrs.get("contig_lengths", {}), where)
-    result = annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress,
-                              no_data_chroms=no_data)
+    try:
+        result = annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress,
+                                  no_data_chroms=no_data)
+    except InputFormatError as exc:
+        if exc.path is not None:
+            raise
+        raise InputFormatError(str(exc), path=where) from None
     added = result_frame(result, release=annotator.release_key, index=frame.index)
     return pd.concat([frame, added], axis=1), result
+
+
+def _absent_indels(frame: pd.DataFrame) -> int:
+    absent = frame["gnomad_status"] == ABSENT
+    if not absent.any():
+        return 0
+    chrom, pos, ref, alt = variant_columns(frame[absent])
+    return sum(len(str(r)) != len(str(a)) for r, a in zip(ref, alt, strict=True))
 
 
 def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
@@ -138,7 +151,7 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
     kind = output_format(output_path, output_format_)
     sep = "," if kind == "csv" else "\t"
     counts: Counter[str] = Counter()
-    rows = 0
+    rows = absent_indels = 0
     batches = iter_variants(input_path, input_format, batch_rows=batch_rows)
     with AtomicOutput(output_path) as out, tqdm(
             unit="variant", disable=None if show_progress else True, delay=0.5,
@@ -149,7 +162,18 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
             out.write_frame(annotated, sep=sep, header=rows == 0)
             rows += len(batch)
             counts.update(result.counts())
+            absent_indels += _absent_indels(annotated)
             bar.update(len(batch))
+    if absent_indels and getattr(annotator, "reference", None) is None:
+        logger.warning("%d indels are absent from gnomAD; gnomAD's indels are left-aligned, "
+                       "so an indel written further right in a repeat is missed without "
+                       "--reference FASTA", absent_indels)
+    duplicates = sum(a.totals["duplicate_gnomad_keys"]
+                     for a in getattr(annotator, "parts", {"": annotator}).values())
+    if duplicates:
+        logger.warning("%d gnomAD records repeated an allele already seen at the same "
+                       "position (after normalization); the first record's values were used",
+                       duplicates)
     return RunSummary(rows, dict(counts), time.perf_counter() - started,
                       annotator.release_key,
                       "stdout" if output_path == "-" else str(Path(output_path)))

@@ -63,6 +63,7 @@ class GnomADRelease:
     faf_groups: tuple[str, ...] = ()
     chromosomes: tuple[str, ...] = _CHROMS
     multiallelic: bool = False
+    excluded: tuple[str, ...] = ()  # fields whose presence means another dataset's file
     file_chrom_style: str = ""  # how file *names* spell chromosomes, if not contig_style
 
     @property
@@ -98,6 +99,12 @@ class GnomADRelease:
         missing = [raw for canon, raw in self.fields.items()
                    if raw not in have and canon not in self.optional]
         missing += [f"faf95_{g}" for g in self.faf_groups if f"faf95_{g}" not in have]
+        other = [f for f in self.excluded if f in have]
+        if other:
+            msg = (f"{path}: header declares {', '.join(other)}, which gnomAD {self.key} "
+                   "files do not have: is this a file of another dataset (exomes/genomes)? "
+                   "Check its name and --dataset")
+            raise ReleaseSchemaError(msg)
         if missing:
             shown = ", ".join(missing[:12]) + (" ..." if len(missing) > 12 else "")
             msg = (f"{path}: header lacks {len(missing)} INFO field(s) that gnomAD {self.key} "
@@ -167,7 +174,7 @@ def _r211(dataset: str, liftover: bool = False) -> GnomADRelease:
             f"gnomad.{dataset}.r2.1.1.sites.{{chrom}}.vcf.gz",
             f"gnomad.{dataset}.r2.1.1.sites.vcf.bgz", f"gnomad.{dataset}.r2.1.1.sites.vcf.gz")
     return GnomADRelease("r2.1.1", dataset, "GRCh37", "plain", tmpl, groups, fields,
-                         faf_groups=faf)
+                         faf_groups=faf, excluded=("AC_sas",) if dataset == "genomes" else ())
 
 
 def _v31(version: str) -> GnomADRelease:
@@ -208,7 +215,10 @@ def _v4(version: str, dataset: str) -> GnomADRelease:
     tmpl = (f"gnomad.{dataset}.{version}.sites.{{chrom}}.vcf.bgz",
             f"gnomad.{dataset}.{version}.sites.{{chrom}}.vcf.gz",
             f"gnomad.{dataset}.{version}.sites.vcf.bgz")
-    return GnomADRelease(version, dataset, "GRCh38", "chr", tmpl, groups, fields)
+    # v4 exomes have no Amish (ami) group; v4 genomes have no non-UKB subset.
+    excluded = {"exomes": ("AC_ami",), "genomes": ("AC_non_ukb",)}.get(dataset, ())
+    return GnomADRelease(version, dataset, "GRCh38", "chr", tmpl, groups, fields,
+                         excluded=excluded)
 
 
 def _registry() -> dict[str, GnomADRelease]:
@@ -252,7 +262,11 @@ def canonical_version(version: str) -> str:
 
 def get_release(version: str, dataset: str) -> GnomADRelease:
     """Look a release up by version and dataset; fail listing what exists."""
-    key = f"{canonical_version(version)}/{dataset.strip().lower()}"
+    ds = dataset.strip().lower()
+    if ds not in ("exomes", "genomes", "joint"):
+        msg = f"unknown gnomAD dataset {dataset!r}; use exomes, genomes or joint"
+        raise ReleaseSchemaError(msg)
+    key = f"{canonical_version(version)}/{ds}"
     if key not in RELEASES:
         known = ", ".join(sorted(RELEASES))
         msg = f"unknown gnomAD release {version!r} with dataset {dataset!r}; known: {known}"

@@ -16,6 +16,7 @@ import pysam
 
 from ..errors import InputFormatError, OutputError
 from ..frames import find_columns
+from .vcf import MAX_POSITION
 
 
 def iter_delimited(path: str, *, sep: str,
@@ -40,19 +41,25 @@ def iter_delimited(path: str, *, sep: str,
         if names is None:
             msg = f"no header line: a {kind} needs a header naming its columns"
             raise InputFormatError(msg, path=path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, EOFError,
+            OSError) as exc:
         msg = f"cannot read as {kind}: {exc}"
+        if isinstance(exc, UnicodeDecodeError):
+            msg += " (binary data? a BCF or an Excel file? give a VCF, CSV or TSV)"
         raise InputFormatError(msg, path=path) from exc
 
 
 def _prepare(frame: pd.DataFrame, names: dict[str, str], before: int,
              path: str) -> pd.DataFrame:
     positions = frame[names["position"]].str.strip()
-    bad = ~positions.str.fullmatch(r"\d+")
+    digits = positions.str.fullmatch(r"\d{1,10}")
+    bad = ~digits
+    bad[digits] = ~positions[digits].astype("int64").between(1, MAX_POSITION)
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
         value = frame[names["position"]].iloc[i]
-        msg = f"position {value!r} is not a whole number (column {names['position']!r})"
+        msg = (f"position {value!r} (column {names['position']!r}) is not a 1-based position: "
+               f"a whole number from 1 to {MAX_POSITION:,}")
         raise InputFormatError(msg, path=path, line=before + i + 2)
     alt = names["alt_allele"]
     if frame[alt].str.contains(",", regex=False).any():

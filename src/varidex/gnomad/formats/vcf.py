@@ -6,8 +6,8 @@ import gzip
 import io
 import re
 import sys
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO
 
 import pandas as pd
@@ -15,6 +15,7 @@ import pandas as pd
 from ..errors import InputFormatError
 
 _CONTIG = re.compile(r"^##contig=<ID=([^,>]+)(?:,.*?length=(\d+))?")
+MAX_POSITION = 2**31 - 1
 VCF_COLUMNS = ("chromosome", "position", "id", "ref_allele", "alt_allele", "qual", "filter")
 
 
@@ -64,8 +65,9 @@ def iter_vcf(path: str, *, batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
                 msg = (f"a VCF record needs at least 5 tab-separated columns "
                        f"(CHROM POS ID REF ALT), found {len(cols)}")
                 raise InputFormatError(msg, path=path, line=line_no)
-            if not cols[1].isdigit():
-                msg = f"POS {cols[1]!r} is not a whole number"
+            if not cols[1].isdigit() or not 1 <= int(cols[1]) <= MAX_POSITION:
+                msg = (f"POS {cols[1]!r} is not a 1-based position (a whole number from 1 "
+                       f"to {MAX_POSITION:,})")
                 raise InputFormatError(msg, path=path, line=line_no)
             cols += [""] * (7 - len(cols))
             rows.append(cols[:7])
