@@ -61,6 +61,12 @@ def read_header(path: Path) -> HeaderInfo:
     if path.stat().st_size == 0:
         msg = f"{path}: empty file (0 bytes); re-download it"
         raise GnomADFileError(msg)
+    with path.open("rb") as probe:
+        head = probe.read(18)
+    if head[:2] == b"\x1f\x8b" and not (head[3] & 4 and head[12:14] == b"BC"):
+        msg = (f"{path}: gzip-compressed but not bgzip (block gzip), so it cannot be indexed "
+               f"or searched; recompress it: `zcat {path} | bgzip > NEW && mv NEW {path}`")
+        raise GnomADFileError(msg)
     try:
         with pysam.BGZFile(str(path), "rb", None) as handle:
             for raw in handle:
@@ -163,7 +169,7 @@ def index_contigs(path: Path, index: Path) -> list[str]:
     try:
         with pysam.TabixFile(str(path), index=str(index)) as tbx:
             return list(tbx.contigs)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, NotImplementedError) as exc:
         msg = (f"{path}: cannot open with index {index} ({exc}); rebuild the index with "
                f"`tabix -f -p vcf {path}`")
         raise GnomADFileError(msg) from exc

@@ -79,7 +79,7 @@ def _handle(path: str, index: str) -> pysam.TabixFile:
     if tbx is None:
         try:
             tbx = pysam.TabixFile(path, index=index)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, NotImplementedError) as exc:
             msg = f"{path}: cannot open ({exc}); re-download the file or rebuild its index"
             raise GnomADFileError(msg) from exc
         _HANDLES[key] = tbx
