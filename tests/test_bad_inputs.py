@@ -129,9 +129,8 @@ def test_plain_gzip_gnomad_file_is_an_error(tmp_path: Path) -> None:
     with pysam.BGZFile(str(src), "rb", None) as handle:
         target.write_bytes(gzip.compress(handle.read()))  # gzip, not bgzip
     shutil.copy(str(src) + ".tbi", str(target) + ".tbi")  # newer than the data
-    with pytest.raises(GnomADError, match="bgzip"):
-        a = Annotator.open(tmp_path, version="r2.1.1", dataset="genomes", max_workers=1)
-        a.lookup(["1"], [55505599], ["C"], ["G"])
+    with pytest.raises(GnomADError, match="not bgzip"):
+        Annotator.open(tmp_path, version="r2.1.1", dataset="genomes", max_workers=1)
 
 
 def test_header_only_gnomad_file_warns_and_gives_no_data(
