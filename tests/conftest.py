@@ -41,6 +41,24 @@ def gnomad_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def gnomad_root_blocks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same releases with varidex's indexes (fine CSI + block index) built."""
+    from varidex.gnomad.discovery import index_folder
+
+    root = tmp_path_factory.mktemp("gnomad_blocks")
+    for d in sorted(GNOMAD.iterdir()):
+        index_folder(_copy_release(d.name, root))
+    return root
+
+
+@pytest.fixture(params=["tabix", "blocks"])
+def any_root(request: pytest.FixtureRequest, gnomad_root: Path,
+             gnomad_root_blocks: Path) -> Path:
+    """Each release read through tabix, then through varidex's block index."""
+    return gnomad_root if request.param == "tabix" else gnomad_root_blocks
+
+
 @pytest.fixture
 def fresh_release(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A private, writable copy of one release folder (for index tests)."""

@@ -113,9 +113,10 @@ def test_index_command_writes_fine_csi(fresh_release, capsys: pytest.CaptureFixt
     for chrom in ("1", "X", "Y"):
         csi = folder / f"gnomad.exomes.r2.1.1.sites.{chrom}.vcf.bgz.csi"
         assert index_min_shift(csi) == 10
-    assert "wrote 3 index(es)" in capsys.readouterr().err
+        assert (folder / f"gnomad.exomes.r2.1.1.sites.{chrom}.vcf.bgz.vdx").exists()
+    assert "wrote 6 index file(s)" in capsys.readouterr().err  # a CSI and a block index each
     assert main(["index", str(folder)]) == 0  # nothing left to do
-    assert "wrote 0 index(es)" in capsys.readouterr().err
+    assert "wrote 0 index file(s)" in capsys.readouterr().err
     with GnomADLoader(folder, version="r2.1.1", max_workers=1) as loader:
         freq = loader.lookup_variant("1", 55505647, "G", "T")
     assert freq is not None

@@ -206,3 +206,28 @@ def _bcftools_af(bcf: dict[tuple[str, str], str], qid: str, vcf: pd.DataFrame, i
         key = alts[0]
     value = bcf[key]
     return None if value == "." else float(value)
+
+
+@pytest.mark.parametrize(("folder", "queries", "version", "dataset"), SETS)
+def test_block_reader_equals_tabix(generated: Path, tmp_path: Path, folder: str, queries: str,
+                                   version: str, dataset: str) -> None:
+    from varidex.gnomad.discovery import index_folder
+
+    shutil.copytree(generated / folder, tmp_path / folder)
+    index_folder(tmp_path / folder)
+    frame = read_variants(str(generated / f"{queries}.csv"))
+    cols = [frame[c].tolist() for c in ("chromosome", "position", "ref_allele", "alt_allele")]
+    plain = Annotator.open(generated / folder, version=version, dataset=dataset,
+                           max_workers=1)
+    fast = Annotator.open(tmp_path / folder, version=version, dataset=dataset,
+                          max_workers=2, chunk_size=40)
+    assert fast.files.block_indexed
+    assert not plain.files.block_indexed
+    try:
+        a, b = plain.lookup(*cols), fast.lookup(*cols)
+    finally:
+        plain.close()
+        fast.close()
+    assert b.status.tolist() == a.status.tolist()
+    for name in a.columns:
+        assert pd.Series(b.values[name]).equals(pd.Series(a.values[name])), name

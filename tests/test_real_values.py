@@ -111,15 +111,16 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def annotators(gnomad_root: Path):  # type: ignore[no-untyped-def]
+@pytest.fixture
+def annotators(any_root: Path):  # type: ignore[no-untyped-def]
     opened: dict[tuple[str, str, str], Annotator] = {}
 
     def get(folder: str, version: str, dataset: str) -> Annotator:
         key = (folder, version, dataset)
         if key not in opened:
-            opened[key] = Annotator.open(gnomad_root / folder, version=version,
+            opened[key] = Annotator.open(any_root / folder, version=version,
                                          dataset=dataset, auto_index=False, max_workers=1)
+            assert bool(opened[key].files.block_indexed) == ("blocks" in str(any_root))
         return opened[key]
 
     yield get

@@ -213,7 +213,8 @@ class Annotator:
         rows = np.fromiter((q[0] for q in queries), dtype=np.int64, count=len(queries))
         positions = np.fromiter((q[1] for q in queries), dtype=np.int64, count=len(queries))
         path = self.files.paths[canon]
-        gap = self.max_gap or gap_for_index(self.files.min_shift[path])
+        shift = 10 if path in self.files.block_indexed else self.files.min_shift[path]
+        gap = self.max_gap or gap_for_index(shift)
         for cut in plan_chunks(positions, max_gap=gap, chunk_size=self.chunk_size):
             part = queries[cut]
             yield ChunkTask(
@@ -221,7 +222,8 @@ class Annotator:
                 contig=self.files.contigs[canon],
                 start0=int(positions[cut.start]) - 1, end=int(positions[cut.stop - 1]),
                 rows=rows[cut], pos=tuple(q[1] for q in part), ref=tuple(q[2] for q in part),
-                alt=tuple(q[3] for q in part), spec=spec)
+                alt=tuple(q[3] for q in part), spec=spec,
+                blocks=path in self.files.block_indexed)
 
 
 _MISSING_TEXT = frozenset({"", "NA", "NAN", "NONE", "NULL", "<NA>"})

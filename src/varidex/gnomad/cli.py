@@ -156,7 +156,7 @@ def _run_index(args: argparse.Namespace) -> int:
     from .discovery import index_folder
 
     written = index_folder(args.directory, force=args.force)
-    print(f"varidex: wrote {len(written)} index(es) in {args.directory}", file=sys.stderr)
+    print(f"varidex: wrote {len(written)} index file(s) in {args.directory}", file=sys.stderr)
     return 0
 
 

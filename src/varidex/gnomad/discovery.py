@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pysam
 
+from .blocks import build_block_index, load_block_index
 from .contigs import normalize_chrom
 from .errors import GnomADError, GnomADFileError, MissingIndexError
 from .releases import GnomADRelease, detect_release, get_release
@@ -46,6 +47,7 @@ class ReleaseFiles:
     contigs: dict[str, str] = field(default_factory=dict)
     indexes: dict[Path, Path] = field(default_factory=dict)
     min_shift: dict[Path, int] = field(default_factory=dict)
+    block_indexed: set[Path] = field(default_factory=set)
     per_allele: frozenset[str] = frozenset()
     indexes_built: list[Path] = field(default_factory=list)
 
@@ -158,10 +160,19 @@ def index_folder(directory: str | Path, *, force: bool = False) -> list[tuple[Pa
     written = []
     for path in data:
         csi = Path(str(path) + ".csi")
-        if not force and csi.exists() and index_min_shift(csi) <= FINE_MIN_SHIFT:
-            continue
-        written.append((path, build_index(path)))
+        if force or not csi.exists() or index_min_shift(csi) > FINE_MIN_SHIFT:
+            written.append((path, build_index(path)))
+        if force or not _block_index_fresh(path):
+            written.append((path, build_block_index(path)))
+            logger.info("wrote block index %s.vdx", path)
     return written
+
+
+def _block_index_fresh(path: Path) -> bool:
+    try:
+        return load_block_index(path) is not None
+    except GnomADFileError:
+        return False
 
 
 def index_contigs(path: Path, index: Path) -> list[str]:
@@ -211,6 +222,8 @@ def discover(directory: str | Path, *, version: str | None, dataset: str,
         _check_not_stale(path, index)
         found.indexes[path] = index
         found.min_shift[path] = index_min_shift(index)
+        if load_block_index(path) is not None:  # raises if stale
+            found.block_indexed.add(path)
         contigs = index_contigs(path, index)
         own = [c for c, p in files.items() if p == path]
         if path != whole and own and own[0] not in {normalize_chrom(c) for c in contigs}:

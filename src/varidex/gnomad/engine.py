@@ -9,11 +9,14 @@ pickled or shared across a fork.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pysam
 
+from .blocks import BlockIndex, load_block_index, read_lines
 from .errors import GnomADFileError
 from .fields import FieldSpec, Value, record_values
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, normalize_variant
@@ -52,6 +55,7 @@ class ChunkTask:
     ref: tuple[str, ...]
     alt: tuple[str, ...]
     spec: FieldSpec
+    blocks: bool = False  # read through varidex's block index (FILE.vdx) instead of tabix
 
     def describe(self) -> str:
         return f"{self.path} {self.contig}:{self.start0 + 1}-{self.end} ({len(self.pos)} variants)"
@@ -127,17 +131,17 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     hits: dict[tuple[int, str, str], tuple[str, str, int, int]] = {}
     first_base: dict[int, str] = {}  # gnomAD's REF base at positions where a record starts
     records = duplicates = 0
-    tbx = _handle(task.path, task.index)
-    line = ""
+    line: str | bytes = ""
     try:
-        # The one tabix call site: start0 is 0-based, end is exclusive.
-        for line in tbx.fetch(task.contig, task.start0, task.end):
+        for line in _records(task):
             records += 1
-            cols = line.split("\t", 8)
+            cols = line.split("\t", 8) if isinstance(line, str) else line.split(b"\t", 8)
             raw_pos = int(cols[1])
-            ref = cols[3]
-            if not _may_match(raw_pos, len(ref), wanted_pos):
+            if not _may_match(raw_pos, len(cols[3]), wanted_pos):
                 continue
+            if isinstance(line, bytes):
+                cols = line.decode("utf-8", "replace").split("\t", 8)
+            ref = cols[3]
             first_base.setdefault(raw_pos, ref[:1].upper())
             alts = cols[4].split(",")
             for alt_index, alt in enumerate(alts):
@@ -150,7 +154,8 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
                     continue
                 hits[key] = (cols[6], cols[7], alt_index, len(alts))
     except (ValueError, IndexError) as exc:
-        raise _bad_record(task, line, exc) from exc
+        text = line if isinstance(line, str) else line[:200].decode("utf-8", "replace")
+        raise _bad_record(task, text, exc) from exc
     except (OSError, NotImplementedError) as exc:
         msg = (f"error reading {task.describe()}: {exc}; the file may be truncated, not "
                "bgzip-compressed, or its index stale: re-download it, or recompress with "
@@ -177,6 +182,35 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
             colocated += 1
             mismatch += base != r[0]
     return ChunkResult(task.rows, status, values, records, duplicates, colocated, mismatch)
+
+
+def _records(task: ChunkTask) -> Iterator[str] | Iterator[bytes]:
+    """The records that may overlap the chunk: through varidex's block index when the file
+    has one (``FILE.vdx``), else one tabix fetch."""
+    if task.blocks:
+        index = _block_index(task.path)
+        span = index.span(task.contig, task.start0 + 1, task.end)
+        if span is None:
+            return iter(())
+        return read_lines(task.path, *span)
+    tbx = _handle(task.path, task.index)
+    # The one tabix call site: start0 is 0-based, end is exclusive.
+    return iter(tbx.fetch(task.contig, task.start0, task.end))
+
+
+_BLOCK_INDEXES: dict[tuple[int, str], BlockIndex] = {}
+
+
+def _block_index(path: str) -> BlockIndex:
+    key = (os.getpid(), path)
+    index = _BLOCK_INDEXES.get(key)
+    if index is None:
+        index = load_block_index(Path(path))
+        if index is None:
+            msg = f"{path}: its block index ({path}.vdx) disappeared; run `varidex index`"
+            raise GnomADFileError(msg)
+        _BLOCK_INDEXES[key] = index
+    return index
 
 
 def _bad_record(task: ChunkTask, line: str, exc: Exception) -> GnomADFileError:

@@ -1,0 +1,233 @@
+"""varidex's own block index and reader for bgzipped gnomAD files.
+
+A BGZF file is a series of independently deflated blocks of at most 64 KB. gnomAD rows are
+5-25 KB, so a block holds a handful of rows, and a tabix window of 16 kb of the genome can
+hold hundreds. The block index (``FILE.vdx``, written by ``varidex index``) records, for
+each block where a record starts, the block's file offset, where in the block the first
+record starts, and that record's contig and position. A lookup then reads exactly the
+blocks whose records can match, in one sequential read, and inflates each block once with
+libdeflate (the library htslib itself uses for speed).
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import deflate
+import numpy as np
+
+from .errors import GnomADFileError
+
+INDEX_SUFFIX = ".vdx"
+_FORMAT_VERSION = 1
+_HEADER = struct.Struct("<4BI2BH")  # ID1 ID2 CM FLG MTIME XFL OS XLEN
+_BLOCK_READ = 8 << 20  # bytes read at a time when scanning a whole file
+
+
+@dataclass(frozen=True)
+class ContigBlocks:
+    """Blocks where records of one contig start, in file order."""
+
+    offsets: np.ndarray      # compressed offset of the block
+    starts: np.ndarray       # offset in the inflated block of its first record of this contig
+    first_pos: np.ndarray    # POS of that record
+    max_ref_len: int         # longest REF of the contig: how far back a record can overlap
+
+
+@dataclass(frozen=True)
+class BlockIndex:
+    path: str
+    file_size: int
+    mtime_ns: int
+    contigs: dict[str, ContigBlocks]
+
+    def span(self, contig: str, start: int, end: int) -> tuple[int, int, int] | None:
+        """Compressed byte range ``[first, last)`` whose records include every record of
+        ``contig`` that overlaps ``start..end`` (1-based), and the offset in the first
+        inflated block where reading starts. None when the contig has no records."""
+        blocks = self.contigs.get(contig)
+        if blocks is None:
+            return None
+        lo = start - blocks.max_ref_len
+        # The last block whose first record lies before lo: records at lo itself may
+        # start in the block before the first one that begins at lo.
+        i = max(bisect.bisect_left(blocks.first_pos, lo) - 1, 0)
+        j = bisect.bisect_right(blocks.first_pos, end)
+        # Read through block j: it holds the end of the last record starting before it.
+        last = int(blocks.offsets[j]) if j < len(blocks.offsets) else self.file_size
+        last = _block_end(self.path, last) if j < len(blocks.offsets) else last
+        return int(blocks.offsets[i]), last, int(blocks.starts[i])
+
+
+def _block_end(path: str, offset: int) -> int:
+    with Path(path).open("rb") as handle:
+        handle.seek(offset)
+        head = handle.read(18)
+    return offset + _bsize(head, path, offset) + 1
+
+
+def _bsize(head: bytes, path: str, offset: int) -> int:
+    if len(head) < 18 or head[:4] != b"\x1f\x8b\x08\x04" or head[12:14] != b"BC":
+        msg = (f"{path}: no BGZF block at byte {offset}; the file changed since its block "
+               "index was written, or is not bgzip: rebuild with `varidex index --force`")
+        raise GnomADFileError(msg)
+    return int.from_bytes(head[16:18], "little")
+
+
+def inflate_blocks(data: bytes, path: str, base: int) -> Iterator[bytes]:
+    """Inflate consecutive BGZF blocks held in ``data`` (read from ``base`` in ``path``)."""
+    pos, n = 0, len(data)
+    while pos < n:
+        bsize = _bsize(data[pos:pos + 18], path, base + pos)
+        end = pos + bsize + 1
+        if end > n:
+            msg = f"{path}: truncated BGZF block at byte {base + pos}; re-download the file"
+            raise GnomADFileError(msg)
+        isize = int.from_bytes(data[end - 4:end], "little")
+        if isize:
+            try:
+                yield deflate.deflate_decompress(data[pos + 18:end - 8], isize)
+            except deflate.DeflateError as exc:
+                msg = f"{path}: corrupt BGZF block at byte {base + pos} ({exc}); re-download"
+                raise GnomADFileError(msg) from exc
+        pos = end
+
+
+def read_lines(path: str, first: int, last: int, skip: int) -> Iterator[bytes]:
+    """Records (lines without newline) stored in blocks ``[first, last)``, from byte ``skip``
+    of the first inflated block. The last partial line, if any, is dropped."""
+    with Path(path).open("rb") as handle:
+        handle.seek(first)
+        data = handle.read(last - first)
+    carry = b""
+    for k, block in enumerate(inflate_blocks(data, path, first)):
+        if k == 0:
+            block = block[skip:]
+        lines = (carry + block).split(b"\n")
+        carry = lines.pop()
+        yield from lines
+    if carry and last >= Path(path).stat().st_size:
+        yield carry
+
+
+def index_path(data: Path) -> Path:
+    return data.with_name(data.name + INDEX_SUFFIX)
+
+
+def iter_blocks(data: Path) -> Iterator[tuple[int, bytes]]:
+    """Every block of a BGZF file, inflated, with its compressed offset."""
+    offset = 0
+    pending = b""
+    with data.open("rb") as handle:
+        while True:
+            chunk = handle.read(_BLOCK_READ)
+            buf = pending + chunk if pending else chunk
+            pos = 0
+            while pos + 18 <= len(buf):
+                bsize = _bsize(buf[pos:pos + 18], str(data), offset + pos)
+                end = pos + bsize + 1
+                if end > len(buf):
+                    break
+                isize = int.from_bytes(buf[end - 4:end], "little")
+                if isize:
+                    yield offset + pos, deflate.deflate_decompress(buf[pos + 18:end - 8], isize)
+                pos = end
+            pending = buf[pos:]
+            offset += pos
+            if not chunk:
+                if pending:
+                    msg = f"{data}: truncated at byte {offset}; re-download the file"
+                    raise GnomADFileError(msg)
+                return
+
+
+def build_block_index(data: Path) -> Path:
+    """Scan ``data`` once and write its block index beside it (``FILE.vdx``)."""
+    stat = data.stat()
+    per_contig: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {}
+    carry = b""
+    in_line = False
+    carry_block = carry_start = 0
+    for block_offset, block in iter_blocks(data):
+        begin = 0
+        if in_line:
+            nl = block.find(b"\n")
+            if nl < 0:
+                carry += block
+                continue
+            _note(per_contig, carry + block[:nl], carry_block, carry_start)
+            carry, in_line, begin = b"", False, nl + 1
+        while True:
+            nl = block.find(b"\n", begin)
+            if nl < 0:
+                if begin < len(block):
+                    carry, in_line = block[begin:], True
+                    carry_block, carry_start = block_offset, begin
+                break
+            _note(per_contig, block[begin:nl], block_offset, begin)
+            begin = nl + 1
+    if in_line:
+        _note(per_contig, carry, carry_block, carry_start)
+    arrays: dict[str, np.ndarray] = {
+        "meta": np.array([_FORMAT_VERSION, stat.st_size, stat.st_mtime_ns], dtype=np.int64)}
+    for k, (contig, (offs, starts, poss, maxref)) in enumerate(per_contig.items()):
+        arrays[f"c{k}_name"] = np.array([contig])
+        arrays[f"c{k}_offsets"] = np.array(offs, dtype=np.int64)
+        arrays[f"c{k}_starts"] = np.array(starts, dtype=np.int64)
+        arrays[f"c{k}_first_pos"] = np.array(poss, dtype=np.int64)
+        arrays[f"c{k}_max_ref_len"] = np.array(maxref[:1], dtype=np.int64)
+    out = index_path(data)
+    tmp = out.with_name(out.name + ".part.npz")
+    np.savez(tmp, **arrays)  # type: ignore[arg-type]
+    tmp.replace(out)
+    return out
+
+
+def _note(per_contig: dict[str, tuple[list[int], list[int], list[int], list[int]]],
+          line: bytes, block_offset: int, start: int) -> None:
+    """Record one line: the first line of each contig in each block is indexed."""
+    if not line or line[:1] == b"#":
+        return
+    cols = line.split(b"\t", 4)
+    contig = cols[0].decode()
+    entry = per_contig.get(contig)
+    if entry is None:
+        entry = per_contig[contig] = ([], [], [], [0])
+    offs, starts, poss, maxref = entry
+    if len(cols) > 3 and len(cols[3]) > maxref[0]:
+        maxref[0] = len(cols[3])
+    if not offs or offs[-1] != block_offset:
+        offs.append(block_offset)
+        starts.append(start)
+        poss.append(int(cols[1]))
+
+
+def load_block_index(data: Path) -> BlockIndex | None:
+    """The block index beside ``data``, or None if there is none or it is stale."""
+    path = index_path(data)
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as z:
+            meta = z["meta"]
+            contigs = {}
+            k = 0
+            while f"c{k}_name" in z:
+                contigs[str(z[f"c{k}_name"][0])] = ContigBlocks(
+                    z[f"c{k}_offsets"], z[f"c{k}_starts"], z[f"c{k}_first_pos"],
+                    int(z[f"c{k}_max_ref_len"][0]))
+                k += 1
+    except (OSError, ValueError, KeyError) as exc:
+        msg = f"{path}: unreadable block index ({exc}); rebuild it with `varidex index --force`"
+        raise GnomADFileError(msg) from exc
+    stat = data.stat()
+    if int(meta[0]) != _FORMAT_VERSION or int(meta[1]) != stat.st_size or int(
+            meta[2]) != stat.st_mtime_ns:
+        msg = (f"{path}: the block index was written for another version of {data.name} "
+               f"(size or time differ); rebuild it with `varidex index --force {data.parent}`")
+        raise GnomADFileError(msg)
+    return BlockIndex(str(data), stat.st_size, stat.st_mtime_ns, contigs)
