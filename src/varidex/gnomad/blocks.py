@@ -78,7 +78,7 @@ def _bsize(head: bytes, path: str, offset: int) -> int:
     return int.from_bytes(head[16:18], "little")
 
 
-def inflate_blocks(data: bytes, path: str, base: int) -> Iterator[bytes]:
+def inflate_blocks(data: bytes, path: str, base: int) -> Iterator[bytes | bytearray]:
     """Inflate consecutive BGZF blocks held in ``data`` (read from ``base`` in ``path``)."""
     pos, n = 0, len(data)
     while pos < n:
@@ -97,13 +97,13 @@ def inflate_blocks(data: bytes, path: str, base: int) -> Iterator[bytes]:
         pos = end
 
 
-def read_lines(path: str, first: int, last: int, skip: int) -> Iterator[bytes]:
+def read_lines(path: str, first: int, last: int, skip: int) -> Iterator[bytes | bytearray]:
     """Records (lines without newline) stored in blocks ``[first, last)``, from byte ``skip``
     of the first inflated block. The last partial line, if any, is dropped."""
     with Path(path).open("rb") as handle:
         handle.seek(first)
         data = handle.read(last - first)
-    carry = b""
+    carry: bytes | bytearray = b""
     for k, block in enumerate(inflate_blocks(data, path, first)):
         if k == 0:
             block = block[skip:]
@@ -118,7 +118,7 @@ def index_path(data: Path) -> Path:
     return data.with_name(data.name + INDEX_SUFFIX)
 
 
-def iter_blocks(data: Path) -> Iterator[tuple[int, bytes]]:
+def iter_blocks(data: Path) -> Iterator[tuple[int, bytes | bytearray]]:
     """Every block of a BGZF file, inflated, with its compressed offset."""
     offset = 0
     pending = b""
@@ -149,7 +149,7 @@ def build_block_index(data: Path) -> Path:
     """Scan ``data`` once and write its block index beside it (``FILE.vdx``)."""
     stat = data.stat()
     per_contig: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {}
-    carry = b""
+    carry: bytes | bytearray = b""
     in_line = False
     carry_block = carry_start = 0
     for block_offset, block in iter_blocks(data):
@@ -188,7 +188,7 @@ def build_block_index(data: Path) -> Path:
 
 
 def _note(per_contig: dict[str, tuple[list[int], list[int], list[int], list[int]]],
-          line: bytes, block_offset: int, start: int) -> None:
+          line: bytes | bytearray, block_offset: int, start: int) -> None:
     """Record one line: the first line of each contig in each block is indexed."""
     if not line or line[:1] == b"#":
         return

@@ -131,15 +131,20 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     hits: dict[tuple[int, str, str], tuple[str, str, int, int]] = {}
     first_base: dict[int, str] = {}  # gnomAD's REF base at positions where a record starts
     records = duplicates = 0
-    line: str | bytes = ""
+    line: str | bytes | bytearray = ""
     try:
         for line in _records(task):
             records += 1
-            cols = line.split("\t", 8) if isinstance(line, str) else line.split(b"\t", 8)
-            raw_pos = int(cols[1])
-            if not _may_match(raw_pos, len(cols[3]), wanted_pos):
-                continue
-            if isinstance(line, bytes):
+            if isinstance(line, str):
+                cols = line.split("\t", 8)
+                raw_pos = int(cols[1])
+                if not _may_match(raw_pos, len(cols[3]), wanted_pos):
+                    continue
+            else:  # bytes from the block reader: decode only records that may match
+                head = line.split(b"\t", 4)
+                raw_pos = int(head[1])
+                if not _may_match(raw_pos, len(head[3]), wanted_pos):
+                    continue
                 cols = line.decode("utf-8", "replace").split("\t", 8)
             ref = cols[3]
             first_base.setdefault(raw_pos, ref[:1].upper())
@@ -184,7 +189,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     return ChunkResult(task.rows, status, values, records, duplicates, colocated, mismatch)
 
 
-def _records(task: ChunkTask) -> Iterator[str] | Iterator[bytes]:
+def _records(task: ChunkTask) -> Iterator[str | bytes | bytearray]:
     """The records that may overlap the chunk: through varidex's block index when the file
     has one (``FILE.vdx``), else one tabix fetch."""
     if task.blocks:
@@ -195,7 +200,8 @@ def _records(task: ChunkTask) -> Iterator[str] | Iterator[bytes]:
         return read_lines(task.path, *span)
     tbx = _handle(task.path, task.index)
     # The one tabix call site: start0 is 0-based, end is exclusive.
-    return iter(tbx.fetch(task.contig, task.start0, task.end))
+    fetched: Iterator[str] = iter(tbx.fetch(task.contig, task.start0, task.end))
+    return fetched
 
 
 _BLOCK_INDEXES: dict[tuple[int, str], BlockIndex] = {}
