@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,14 @@ from tqdm import tqdm
 
 from .contigs import REFSEQ_BUILD, contig_rank, normalize_chrom
 from .discovery import ReleaseFiles, discover
-from .engine import DEFAULT_CHUNK_SIZE, ChunkTask, gap_for_index, plan_chunks
+from .engine import (
+    DEFAULT_CHUNK_SIZE,
+    ChunkResult,
+    ChunkTask,
+    gap_for_index,
+    plan_block_chunks,
+    plan_chunks,
+)
 from .errors import BuildMismatchError, InputFormatError
 from .fields import FieldSpec, _kind
 from .keys import INVALID_ALLELE, NO_DATA, STATUSES, normalize_variant
@@ -125,17 +133,22 @@ class Annotator:
         with tqdm(total=int(sum(len(t.pos) for t in tasks)), unit="variant", disable=(
                 None if show_progress else True), delay=0.5, dynamic_ncols=True,
                 desc="gnomAD lookup") as bar:
-            for res in self._executor(n).run(iter(tasks)):
-                status[res.rows] = np.asarray(res.status, dtype=object)
-                for name, col in zip(spec.columns, res.values, strict=True):
-                    arr = np.empty(len(col), dtype=object)
-                    arr[:] = col
-                    values[name][res.rows] = arr
+            total = sum(len(t.pos) for t in tasks)
+            unit = max(200, min(20_000, total // (8 * self.workers) or 1))
+            done: list[ChunkResult] = []
+            for res in self._executor(n).run(iter(tasks), unit_queries=unit):
+                done.append(res)
                 self.totals["records_read"] += res.records_read
                 self.totals["duplicate_gnomad_keys"] += res.duplicates
                 colocated += res.colocated
                 mismatched += res.ref_mismatch
                 bar.update(len(res.rows))
+        if done:  # place every chunk's columns by row number, one numpy step per column
+            rows = np.concatenate([r.rows for r in done])
+            status[rows] = _objects(chain.from_iterable(r.status for r in done), len(rows))
+            for c, name in enumerate(spec.columns):
+                values[name][rows] = _objects(
+                    chain.from_iterable(r.values[c] for r in done), len(rows))
         self._check_build(colocated, mismatched)
         result = LookupResult(spec.columns, status, values, time.perf_counter() - started)
         for s, k in result.counts().items():
@@ -213,9 +226,16 @@ class Annotator:
         rows = np.fromiter((q[0] for q in queries), dtype=np.int64, count=len(queries))
         positions = np.fromiter((q[1] for q in queries), dtype=np.int64, count=len(queries))
         path = self.files.paths[canon]
-        shift = 10 if path in self.files.block_indexed else self.files.min_shift[path]
-        gap = self.max_gap or gap_for_index(shift)
-        for cut in plan_chunks(positions, max_gap=gap, chunk_size=self.chunk_size):
+        contig = self.files.contigs[canon]
+        blocks = self.files.block_indexes.get(path)
+        if blocks is not None and self.max_gap is None and contig in blocks.contigs:
+            cb = blocks.contigs[contig]
+            cuts = plan_block_chunks(positions, cb.reach, cb.first_pos,
+                                     chunk_size=self.chunk_size)
+        else:
+            gap = self.max_gap or gap_for_index(self.files.min_shift[path])
+            cuts = plan_chunks(positions, max_gap=gap, chunk_size=self.chunk_size)
+        for cut in cuts:
             part = queries[cut]
             yield ChunkTask(
                 path=str(path), index=str(self.files.indexes[path]), chrom=canon,
@@ -223,7 +243,13 @@ class Annotator:
                 start0=int(positions[cut.start]) - 1, end=int(positions[cut.stop - 1]),
                 rows=rows[cut], pos=tuple(q[1] for q in part), ref=tuple(q[2] for q in part),
                 alt=tuple(q[3] for q in part), spec=spec,
-                blocks=path in self.files.block_indexed)
+                blocks=blocks is not None)
+
+
+def _objects(items: Iterable[object], n: int) -> np.ndarray:
+    arr = np.empty(n, dtype=object)
+    arr[:] = list(items)
+    return arr
 
 
 _MISSING_TEXT = frozenset({"", "NA", "NAN", "NONE", "NULL", "<NA>"})

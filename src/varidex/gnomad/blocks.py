@@ -23,7 +23,7 @@ import numpy as np
 from .errors import GnomADFileError
 
 INDEX_SUFFIX = ".vdx"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 _HEADER = struct.Struct("<4BI2BH")  # ID1 ID2 CM FLG MTIME XFL OS XLEN
 _BLOCK_READ = 8 << 20  # bytes read at a time when scanning a whole file
 
@@ -35,7 +35,8 @@ class ContigBlocks:
     offsets: np.ndarray      # compressed offset of the block
     starts: np.ndarray       # offset in the inflated block of its first record of this contig
     first_pos: np.ndarray    # POS of that record
-    max_ref_len: int         # longest REF of the contig: how far back a record can overlap
+    reach: np.ndarray        # last base covered by any record starting in this or an earlier
+                             # block (POS + len(REF) - 1, running maximum)
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,12 @@ class BlockIndex:
         blocks = self.contigs.get(contig)
         if blocks is None:
             return None
-        lo = start - blocks.max_ref_len
-        # The last block whose first record lies before lo: records at lo itself may
-        # start in the block before the first one that begins at lo.
-        i = max(bisect.bisect_left(blocks.first_pos, lo) - 1, 0)
+        # The first block holding a record that reaches start: every record starting in an
+        # earlier block ends before it.
+        i = min(bisect.bisect_left(blocks.reach, start), len(blocks.offsets) - 1)
         j = bisect.bisect_right(blocks.first_pos, end)
+        if j <= i:
+            j = i + 1
         # Read through block j: it holds the end of the last record starting before it.
         last = int(blocks.offsets[j]) if j < len(blocks.offsets) else self.file_size
         last = _block_end(self.path, last) if j < len(blocks.offsets) else last
@@ -112,6 +114,55 @@ def read_lines(path: str, first: int, last: int, skip: int) -> Iterator[bytes | 
         yield from lines
     if carry and last >= Path(path).stat().st_size:
         yield carry
+
+
+def scan_lines(path: str, contig: str, span: tuple[int, int, int], wanted_pos: set[int],
+               counter: list[int]) -> Iterator[str]:
+    """Records of ``contig`` in blocks ``span = (first, last, skip)`` that may hold a wanted
+    position: those whose ``POS..POS+len(REF)-1`` includes one. Only their text is copied
+    and decoded; the rest are skipped in place. ``counter[0]`` counts the records seen."""
+    first, last, skip = span
+    name = contig.encode()
+    width = len(name)
+    with Path(path).open("rb") as handle:
+        handle.seek(first)
+        data = handle.read(last - first)
+    carry: bytes | bytearray = b""
+    seen = 0
+    for k, block in enumerate(inflate_blocks(data, path, first)):
+        buf = (carry + block) if carry else (block[skip:] if k == 0 else block)
+        start, n = 0, len(buf)
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                break
+            if buf[start:start + 1] != b"#":
+                seen += 1
+                t1 = buf.find(b"\t", start, nl)
+                t2 = buf.find(b"\t", t1 + 1, nl)
+                t3 = buf.find(b"\t", t2 + 1, nl)
+                t4 = buf.find(b"\t", t3 + 1, nl)
+                if t4 < 0:
+                    msg = f"malformed record: {bytes(buf[start:min(nl, start + 80)])!r}"
+                    raise ValueError(msg)
+                if t1 - start != width or buf[start:t1] != name:
+                    start = nl + 1  # another contig's record (a whole-genome file)
+                    continue
+                pos = int(buf[t1 + 1:t2])
+                ref_len = t4 - t3 - 1
+                if pos in wanted_pos or (ref_len > 1 and any(
+                        p in wanted_pos for p in range(pos + 1, pos + ref_len))):
+                    yield buf[start:nl].decode("utf-8", "replace")
+            start = nl + 1
+        carry = buf[start:] if start < n else b""
+    if carry and last >= Path(path).stat().st_size:
+        line = carry.decode("utf-8", "replace")
+        cols = line.split("\t", 5)
+        seen += 1
+        if len(cols) > 4 and cols[0] == contig and any(
+                p in wanted_pos for p in range(int(cols[1]), int(cols[1]) + len(cols[3]))):
+            yield line
+    counter[0] += seen
 
 
 def index_path(data: Path) -> Path:
@@ -174,12 +225,12 @@ def build_block_index(data: Path) -> Path:
         _note(per_contig, carry, carry_block, carry_start)
     arrays: dict[str, np.ndarray] = {
         "meta": np.array([_FORMAT_VERSION, stat.st_size, stat.st_mtime_ns], dtype=np.int64)}
-    for k, (contig, (offs, starts, poss, maxref)) in enumerate(per_contig.items()):
+    for k, (contig, (offs, starts, poss, reach)) in enumerate(per_contig.items()):
         arrays[f"c{k}_name"] = np.array([contig])
         arrays[f"c{k}_offsets"] = np.array(offs, dtype=np.int64)
         arrays[f"c{k}_starts"] = np.array(starts, dtype=np.int64)
         arrays[f"c{k}_first_pos"] = np.array(poss, dtype=np.int64)
-        arrays[f"c{k}_max_ref_len"] = np.array(maxref[:1], dtype=np.int64)
+        arrays[f"c{k}_reach"] = np.maximum.accumulate(np.array(reach, dtype=np.int64))
     out = index_path(data)
     tmp = out.with_name(out.name + ".part.npz")
     np.savez(tmp, **arrays)  # type: ignore[arg-type]
@@ -193,17 +244,23 @@ def _note(per_contig: dict[str, tuple[list[int], list[int], list[int], list[int]
     if not line or line[:1] == b"#":
         return
     cols = line.split(b"\t", 4)
+    if len(cols) < 5:
+        msg = f"malformed record (fewer than 5 columns): {bytes(line[:80])!r}"
+        raise GnomADFileError(msg)
     contig = cols[0].decode()
     entry = per_contig.get(contig)
     if entry is None:
-        entry = per_contig[contig] = ([], [], [], [0])
-    offs, starts, poss, maxref = entry
-    if len(cols) > 3 and len(cols[3]) > maxref[0]:
-        maxref[0] = len(cols[3])
+        entry = per_contig[contig] = ([], [], [], [])
+    offs, starts, poss, reach = entry
+    pos = int(cols[1])
+    end = pos + len(cols[3]) - 1
     if not offs or offs[-1] != block_offset:
         offs.append(block_offset)
         starts.append(start)
-        poss.append(int(cols[1]))
+        poss.append(pos)
+        reach.append(end)
+    elif end > reach[-1]:
+        reach[-1] = end
 
 
 def load_block_index(data: Path) -> BlockIndex | None:
@@ -219,12 +276,16 @@ def load_block_index(data: Path) -> BlockIndex | None:
             while f"c{k}_name" in z:
                 contigs[str(z[f"c{k}_name"][0])] = ContigBlocks(
                     z[f"c{k}_offsets"], z[f"c{k}_starts"], z[f"c{k}_first_pos"],
-                    int(z[f"c{k}_max_ref_len"][0]))
+                    z[f"c{k}_reach"])
                 k += 1
     except (OSError, ValueError, KeyError) as exc:
         msg = f"{path}: unreadable block index ({exc}); rebuild it with `varidex index --force`"
         raise GnomADFileError(msg) from exc
     stat = data.stat()
+    if int(meta[0]) != _FORMAT_VERSION:
+        msg = (f"{path}: block index of an older varidex; rebuild it with "
+               f"`varidex index --force {data.parent}`")
+        raise GnomADFileError(msg)
     if int(meta[0]) != _FORMAT_VERSION or int(meta[1]) != stat.st_size or int(
             meta[2]) != stat.st_mtime_ns:
         msg = (f"{path}: the block index was written for another version of {data.name} "

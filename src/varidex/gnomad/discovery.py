@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pysam
 
-from .blocks import build_block_index, load_block_index
+from .blocks import BlockIndex, build_block_index, load_block_index
 from .contigs import normalize_chrom
 from .errors import GnomADError, GnomADFileError, MissingIndexError
 from .releases import GnomADRelease, detect_release, get_release
@@ -47,7 +47,11 @@ class ReleaseFiles:
     contigs: dict[str, str] = field(default_factory=dict)
     indexes: dict[Path, Path] = field(default_factory=dict)
     min_shift: dict[Path, int] = field(default_factory=dict)
-    block_indexed: set[Path] = field(default_factory=set)
+    block_indexes: dict[Path, BlockIndex] = field(default_factory=dict)
+
+    @property
+    def block_indexed(self) -> set[Path]:
+        return set(self.block_indexes)
     per_allele: frozenset[str] = frozenset()
     indexes_built: list[Path] = field(default_factory=list)
 
@@ -222,8 +226,9 @@ def discover(directory: str | Path, *, version: str | None, dataset: str,
         _check_not_stale(path, index)
         found.indexes[path] = index
         found.min_shift[path] = index_min_shift(index)
-        if load_block_index(path) is not None:  # raises if stale
-            found.block_indexed.add(path)
+        blocks = load_block_index(path)  # raises if stale
+        if blocks is not None:
+            found.block_indexes[path] = blocks
         contigs = index_contigs(path, index)
         own = [c for c, p in files.items() if p == path]
         if path != whole and own and own[0] not in {normalize_chrom(c) for c in contigs}:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-from .blocks import BlockIndex, load_block_index, read_lines
+from .blocks import BlockIndex, load_block_index, scan_lines
 from .errors import GnomADFileError
 from .fields import FieldSpec, Value, record_values
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, normalize_variant
@@ -122,6 +122,39 @@ def plan_chunks(pos: np.ndarray, *, max_gap: int = DEFAULT_MAX_GAP,
     return cuts
 
 
+def plan_block_chunks(pos: np.ndarray, reach: np.ndarray, first_pos: np.ndarray, *,
+                      chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[slice]:
+    """Cut sorted positions of one contig into chunks that share BGZF blocks.
+
+    Each query needs the blocks from the first whose records reach it to the one after the
+    last whose first record starts at or before it (see :meth:`BlockIndex.span`). A chunk
+    ends where the next query needs no block of the current chunk, or at ``chunk_size``
+    queries; never between two queries at the same position. Blocks no query needs are
+    never read.
+
+    >>> reach = np.array([10, 20, 30, 40]); first = np.array([1, 11, 21, 31])
+    >>> plan_block_chunks(np.array([2, 5, 25, 35]), reach, first)
+    [slice(0, 2, None), slice(2, 4, None)]
+    """
+    n = len(pos)
+    if n == 0:
+        return []
+    first_block = np.searchsorted(reach, pos, side="left")
+    after_block = np.searchsorted(first_pos, pos, side="right")  # read through this block
+    cuts: list[slice] = []
+    start = 0
+    last_block = after_block[0]
+    for i in range(1, n):
+        if pos[i] != pos[i - 1] and (first_block[i] > last_block or i - start >= chunk_size):
+            cuts.append(slice(start, i))
+            start = i
+            last_block = after_block[i]
+        else:
+            last_block = max(last_block, after_block[i])
+    cuts.append(slice(start, n))
+    return cuts
+
+
 def run_chunk(task: ChunkTask) -> ChunkResult:
     """Fetch the chunk's region once and join its records with the chunk's queries."""
     wanted: dict[tuple[int, str, str], list[int]] = {}
@@ -131,21 +164,12 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     hits: dict[tuple[int, str, str], tuple[str, str, int, int]] = {}
     first_base: dict[int, str] = {}  # gnomAD's REF base at positions where a record starts
     records = duplicates = 0
-    line: str | bytes | bytearray = ""
+    line = ""
+    counter = [0]
     try:
-        for line in _records(task):
-            records += 1
-            if isinstance(line, str):
-                cols = line.split("\t", 8)
-                raw_pos = int(cols[1])
-                if not _may_match(raw_pos, len(cols[3]), wanted_pos):
-                    continue
-            else:  # bytes from the block reader: decode only records that may match
-                head = line.split(b"\t", 4)
-                raw_pos = int(head[1])
-                if not _may_match(raw_pos, len(head[3]), wanted_pos):
-                    continue
-                cols = line.decode("utf-8", "replace").split("\t", 8)
+        for line in _candidates(task, wanted_pos, counter):
+            cols = line.split("\t", 8)
+            raw_pos = int(cols[1])
             ref = cols[3]
             first_base.setdefault(raw_pos, ref[:1].upper())
             alts = cols[4].split(",")
@@ -159,8 +183,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
                     continue
                 hits[key] = (cols[6], cols[7], alt_index, len(alts))
     except (ValueError, IndexError) as exc:
-        text = line if isinstance(line, str) else line[:200].decode("utf-8", "replace")
-        raise _bad_record(task, text, exc) from exc
+        raise _bad_record(task, line, exc) from exc
     except (OSError, NotImplementedError) as exc:
         msg = (f"error reading {task.describe()}: {exc}; the file may be truncated, not "
                "bgzip-compressed, or its index stale: re-download it, or recompress with "
@@ -186,22 +209,27 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
         if base is not None:
             colocated += 1
             mismatch += base != r[0]
+    records = counter[0]
     return ChunkResult(task.rows, status, values, records, duplicates, colocated, mismatch)
 
 
-def _records(task: ChunkTask) -> Iterator[str | bytes | bytearray]:
-    """The records that may overlap the chunk: through varidex's block index when the file
-    has one (``FILE.vdx``), else one tabix fetch."""
+def _candidates(task: ChunkTask, wanted_pos: set[int], counter: list[int]) -> Iterator[str]:
+    """Records of the chunk's region that may hold a wanted position: through varidex's
+    block index when the file has one (``FILE.vdx``), else one tabix fetch."""
     if task.blocks:
-        index = _block_index(task.path)
-        span = index.span(task.contig, task.start0 + 1, task.end)
-        if span is None:
-            return iter(())
-        return read_lines(task.path, *span)
+        span = _block_index(task.path).span(task.contig, task.start0 + 1, task.end)
+        if span is not None:
+            yield from scan_lines(task.path, task.contig, span, wanted_pos, counter)
+        return
     tbx = _handle(task.path, task.index)
+    seen = 0
     # The one tabix call site: start0 is 0-based, end is exclusive.
-    fetched: Iterator[str] = iter(tbx.fetch(task.contig, task.start0, task.end))
-    return fetched
+    for line in tbx.fetch(task.contig, task.start0, task.end):
+        seen += 1
+        cols = line.split("\t", 5)
+        if _may_match(int(cols[1]), len(cols[3]), wanted_pos):
+            yield line
+    counter[0] += seen
 
 
 _BLOCK_INDEXES: dict[tuple[int, str], BlockIndex] = {}

@@ -8,6 +8,7 @@ key, AN=0 records without AF) stay ``None``, never 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .discovery import ReleaseFiles
 from .releases import COUNT_FIELDS, TEXT_FIELDS, in_par
@@ -34,6 +35,12 @@ class FieldSpec:
         kinds = tuple(_kind(n) for n in names)
         return cls(names, tuple(rel.fields[n] for n in names), kinds, files.per_allele,
                    rel.faf_groups, rel.build)
+
+    @cached_property
+    def wanted(self) -> tuple[str, ...]:
+        """Every raw INFO key read: the mapped fields and the per-group FAF fields."""
+        faf = tuple(f"faf{p}_{g}" for g in self.faf_groups for p in ("95", "99"))
+        return self.raw + faf
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -95,11 +102,45 @@ def parse_info(info: str) -> dict[str, str]:
     return out
 
 
+_ORDER: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+
+def pick_info(info: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """The raw text of ``keys`` in an INFO column, found in place.
+
+    A real gnomAD INFO holds hundreds of fields, written in the same order on every row of
+    a file; the wanted keys are searched in that order (learnt from the first row), each
+    search starting where the previous one matched, so a row is scanned about once. A key
+    out of that order is still found by a search from the start.
+
+    >>> pick_info("AC=2;AN=10;AF_nfe=0.5;AF=0.2;lcr", ("AF", "AN", "AF_afr", "lcr"))
+    {'AN': '10', 'AF': '0.2'}
+    """
+    text = ";" + info + ";"
+    order = _ORDER.get(keys)
+    if order is None:
+        found = sorted((text.find(f";{k}="), k) for k in keys)
+        order = _ORDER[keys] = tuple((k, f";{k}=") for _, k in found)
+    out: dict[str, str] = {}
+    start = 0
+    for key, needle in order:
+        i = text.find(needle, start)
+        if i < 0:
+            i = text.find(needle)
+            if i < 0:
+                continue
+        else:
+            start = i
+        i += len(needle)
+        out[key] = text[i:text.find(";", i)]
+    return out
+
+
 def record_values(spec: FieldSpec, chrom: str, pos: int, info: str, alt_index: int,
                   n_alts: int) -> list[Value]:
     """Canonical values of one ALT of one record, in :attr:`FieldSpec.columns` order
     (without ``filters``)."""
-    kv = parse_info(info)
+    kv = pick_info(info, spec.wanted)
     out: list[Value] = []
     for name, raw, kind in zip(spec.names, spec.raw, spec.kinds, strict=True):
         text = kv.get(raw)

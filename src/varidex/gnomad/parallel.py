@@ -18,10 +18,29 @@ from .engine import ChunkResult, ChunkTask, close_handles, run_chunk
 from .errors import VaridexError, WorkerError
 
 
+def run_unit(tasks: list[ChunkTask]) -> list[ChunkResult]:
+    """Run several chunks in one worker call."""
+    return [run_chunk(t) for t in tasks]
+
+
+def _units(tasks: Iterable[ChunkTask], unit_queries: int) -> Iterator[list[ChunkTask]]:
+    unit: list[ChunkTask] = []
+    size = 0
+    for task in tasks:
+        unit.append(task)
+        size += len(task.pos)
+        if size >= unit_queries:
+            yield unit
+            unit, size = [], 0
+    if unit:
+        yield unit
+
+
 class Executor(Protocol):
     """Runs chunk tasks and yields their results as they complete."""
 
-    def run(self, tasks: Iterable[ChunkTask]) -> Iterator[ChunkResult]: ...
+    def run(self, tasks: Iterable[ChunkTask], *,
+            unit_queries: int = 1) -> Iterator[ChunkResult]: ...
 
     def close(self) -> None: ...
 
@@ -29,7 +48,8 @@ class Executor(Protocol):
 class SerialExecutor:
     """Runs every chunk in this process, one after another."""
 
-    def run(self, tasks: Iterable[ChunkTask]) -> Iterator[ChunkResult]:
+    def run(self, tasks: Iterable[ChunkTask], *,
+            unit_queries: int = 1) -> Iterator[ChunkResult]:
         for task in tasks:
             yield run_chunk(task)
 
@@ -52,11 +72,11 @@ class ProcessExecutor:
 
     def __init__(self, workers: int, *, start_method: str | None = None,
                  in_flight: int | None = None,
-                 fn: Callable[[ChunkTask], ChunkResult] = run_chunk) -> None:
+                 fn: Callable[[list[ChunkTask]], list[ChunkResult]] | None = None) -> None:
         self.workers = workers
         self.start_method = start_method
         self.in_flight = in_flight or 3 * workers
-        self._fn = fn
+        self._fn = fn or run_unit
         self._pool: ProcessPoolExecutor | None = None
 
     def _get_pool(self) -> ProcessPoolExecutor:
@@ -65,41 +85,47 @@ class ProcessExecutor:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
         return self._pool
 
-    def run(self, tasks: Iterable[ChunkTask]) -> Iterator[ChunkResult]:
+    def run(self, tasks: Iterable[ChunkTask], *,
+            unit_queries: int = 1) -> Iterator[ChunkResult]:
+        """Send chunks in work units of about ``unit_queries`` queries (fewer, larger
+        messages between processes), at most ``in_flight`` units at a time."""
         pool = self._get_pool()
-        pending: dict[Future[ChunkResult], ChunkTask] = {}
-        source = iter(tasks)
+        pending: dict[Future[list[ChunkResult]], list[ChunkTask]] = {}
+        units = _units(tasks, unit_queries)
         exhausted = False
         try:
             while True:
                 while not exhausted and len(pending) < self.in_flight:
-                    task = next(source, None)
-                    if task is None:
+                    unit = next(units, None)
+                    if unit is None:
                         exhausted = True
                         break
-                    pending[pool.submit(self._fn, task)] = task
+                    pending[pool.submit(self._fn, unit)] = unit
                 if not pending:
                     return
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    task = pending.pop(future)
-                    yield self._result(future, task)
+                    unit = pending.pop(future)
+                    yield from self._result(future, unit)
         finally:
             for future in pending:
                 future.cancel()
 
-    def _result(self, future: Future[ChunkResult], task: ChunkTask) -> ChunkResult:
+    def _result(self, future: Future[list[ChunkResult]],
+                unit: list[ChunkTask]) -> list[ChunkResult]:
+        where = unit[0].describe() if len(unit) == 1 else (
+            f"{len(unit)} chunks from {unit[0].describe()} to {unit[-1].describe()}")
         try:
             return future.result()
         except BrokenProcessPool as exc:
             self._discard_pool()
-            msg = (f"a worker process died while annotating {task.describe()} (killed, or "
-                   "out of memory?); no output was written. Retry with fewer workers")
+            msg = (f"a worker process died while annotating {where} (killed, or out of "
+                   "memory?); no output was written. Retry with fewer workers")
             raise WorkerError(msg) from exc
         except VaridexError:
             raise
         except Exception as exc:
-            msg = f"a worker failed on {task.describe()}: {type(exc).__name__}: {exc}"
+            msg = f"a worker failed on {where}: {type(exc).__name__}: {exc}"
             raise WorkerError(msg) from exc
 
     def _discard_pool(self) -> None:
