@@ -29,9 +29,10 @@ from .engine import (
     plan_block_chunks,
     plan_chunks,
 )
-from .errors import BuildMismatchError, InputFormatError
+from .errors import BuildMismatchError
 from .fields import FieldSpec, _kind
-from .keys import INVALID_ALLELE, NO_DATA, STATUSES, normalize_variant
+from .keys import NO_DATA, STATUSES
+from .normalize import Batch, normalize_batch
 from .parallel import Executor, ProcessExecutor, SerialExecutor, resolve_workers
 from .reference import Reference
 
@@ -44,9 +45,6 @@ PARALLEL_THRESHOLD = 100
 #: that sit where a gnomAD record starts disagree with gnomAD's REF base.
 MAX_REF_MISMATCH_SHARE = 0.05
 MIN_COLOCATED = 20
-
-#: Largest position accepted (2**31 - 1: htslib's limit for tabix-indexed VCFs).
-MAX_POSITION = 2**31 - 1
 
 
 @dataclass
@@ -173,28 +171,22 @@ class Annotator:
     def _plan(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
               alt: Sequence[object], status: np.ndarray, spec: FieldSpec,
               no_data_chroms: frozenset[str]) -> list[ChunkTask]:
-        by_chrom: dict[str, list[tuple[int, int, str, str]]] = {}
-        chrom_cache: dict[object, str] = {}
         build = self.files.release.build
-        for i, (c, p, r, a) in enumerate(zip(chrom, pos, ref, alt, strict=True)):
-            canon = chrom_cache.get(c)
-            if canon is None:
-                canon = chrom_cache[c] = self._chrom(c, build)
-            if _missing(r) or _missing(a):
-                status[i] = INVALID_ALLELE
-                continue
-            npos, nref, nalt, skip = normalize_variant(_position(p, i), str(r), str(a))
-            if skip is not None:
-                status[i] = skip
-            elif canon not in self.files.paths or canon in no_data_chroms:
-                status[i] = NO_DATA
-            else:
-                if self.reference is not None and len(nref) != len(nalt):
-                    npos, nref, nalt = self._left_align(canon, npos, nref, nalt)
-                by_chrom.setdefault(canon, []).append((i, npos, nref, nalt))
+        batch = normalize_batch(chrom, pos, ref, alt, lambda c: self._chrom(c, build))
+        status[:] = batch.status
+        looked_up = batch.status == None  # noqa: E711 - elementwise on an object array
         tasks: list[ChunkTask] = []
-        for canon in sorted(by_chrom, key=contig_rank):
-            tasks.extend(self._chunk_tasks(canon, by_chrom[canon], spec))
+        for canon in sorted(pd.unique(batch.chrom[looked_up]), key=contig_rank):
+            rows = np.flatnonzero(looked_up & (batch.chrom == canon))
+            if canon not in self.files.paths or canon in no_data_chroms:
+                status[rows] = NO_DATA
+                continue
+            if self.reference is not None:
+                for i in rows:
+                    if len(batch.ref[i]) != len(batch.alt[i]):
+                        batch.pos[i], batch.ref[i], batch.alt[i] = self._left_align(
+                            canon, int(batch.pos[i]), batch.ref[i], batch.alt[i])
+            tasks.extend(self._chunk_tasks(canon, rows, batch, spec))
         return tasks
 
     def _chrom(self, name: object, build: str) -> str:
@@ -220,11 +212,10 @@ class Annotator:
             return pos, ref, alt
         return self.reference.left_align(canon, pos, ref, alt)
 
-    def _chunk_tasks(self, canon: str, queries: list[tuple[int, int, str, str]],
+    def _chunk_tasks(self, canon: str, rows: np.ndarray, batch: Batch,
                      spec: FieldSpec) -> Iterator[ChunkTask]:
-        queries.sort(key=lambda q: (q[1], q[2], q[3]))
-        rows = np.fromiter((q[0] for q in queries), dtype=np.int64, count=len(queries))
-        positions = np.fromiter((q[1] for q in queries), dtype=np.int64, count=len(queries))
+        rows = rows[np.argsort(batch.pos[rows], kind="stable")]
+        positions = batch.pos[rows]
         path = self.files.paths[canon]
         contig = self.files.contigs[canon]
         blocks = self.files.block_indexes.get(path)
@@ -236,49 +227,19 @@ class Annotator:
             gap = self.max_gap or gap_for_index(self.files.min_shift[path])
             cuts = plan_chunks(positions, max_gap=gap, chunk_size=self.chunk_size)
         for cut in cuts:
-            part = queries[cut]
+            part = rows[cut]
             yield ChunkTask(
                 path=str(path), index=str(self.files.indexes[path]), chrom=canon,
-                contig=self.files.contigs[canon],
-                start0=int(positions[cut.start]) - 1, end=int(positions[cut.stop - 1]),
-                rows=rows[cut], pos=tuple(q[1] for q in part), ref=tuple(q[2] for q in part),
-                alt=tuple(q[3] for q in part), spec=spec,
-                blocks=blocks is not None)
+                contig=contig, start0=int(positions[cut.start]) - 1,
+                end=int(positions[cut.stop - 1]), rows=part,
+                pos=tuple(positions[cut].tolist()), ref=tuple(batch.ref[part].tolist()),
+                alt=tuple(batch.alt[part].tolist()), spec=spec, blocks=blocks is not None)
 
 
 def _objects(items: Iterable[object], n: int) -> np.ndarray:
     arr = np.empty(n, dtype=object)
     arr[:] = list(items)
     return arr
-
-
-_MISSING_TEXT = frozenset({"", "NA", "NAN", "NONE", "NULL", "<NA>"})
-
-
-def _missing(value: object) -> bool:
-    """An allele cell that holds no allele: None, NaN, pd.NA, or a missing-value word."""
-    if value is None or value is pd.NA:
-        return True
-    if isinstance(value, float):
-        return value != value
-    return str(value).strip().upper() in _MISSING_TEXT
-
-
-def _position(value: object, row: int) -> int:
-    try:
-        if isinstance(value, (int, np.integer)) or (
-                isinstance(value, float) and value.is_integer()):
-            number = int(value)
-        else:
-            number = int(str(value).strip())
-    except (TypeError, ValueError):
-        msg = f"position {value!r} in row {row + 1} is not a whole number"
-        raise InputFormatError(msg) from None
-    if not 1 <= number <= MAX_POSITION:
-        msg = (f"position {number} in row {row + 1} is not a 1-based chromosome position "
-               f"(must be from 1 to {MAX_POSITION:,})")
-        raise InputFormatError(msg)
-    return number
 
 
 def result_frame(result: LookupResult, *, prefix: str = "gnomad_",

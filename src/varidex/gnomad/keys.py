@@ -15,6 +15,9 @@ from .contigs import contig_rank
 
 _BASES: Final = re.compile(r"^[ACGTN]+$")
 
+#: Largest position accepted (2**31 - 1: htslib's limit for tabix-indexed VCFs).
+MAX_POSITION: Final = 2**31 - 1
+
 # Per-variant outcomes, also the values of the ``gnomad_status`` column.
 FOUND: Final = "found"
 FOUND_NON_PASS: Final = "found_non_pass"

@@ -9,14 +9,14 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pandas as pd
 import pysam
 
 from ..errors import InputFormatError, OutputError
 from ..frames import find_columns
-from .vcf import MAX_POSITION
+from ..keys import MAX_POSITION
 
 
 def iter_delimited(path: str, *, sep: str,
@@ -87,7 +87,7 @@ class AtomicOutput:
     def __init__(self, path: str) -> None:
         self.path = path
         self._tmp: Path | None = None
-        self.handle: IO[str] = sys.stdout
+        self.handle: Any = None
         if path == "-":
             return
         target = Path(path)
@@ -106,10 +106,9 @@ class AtomicOutput:
         os.close(fd)
         self._tmp = Path(tmp)
         if path.endswith((".gz", ".bgz")):
-            raw: Any = pysam.BGZFile(tmp, "wb", None)  # bgzip: readable by gzip and tabix
-            self.handle = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            self.handle = pysam.BGZFile(tmp, "wb", None)  # bgzip: readable by gzip and tabix
         else:
-            self.handle = self._tmp.open("w", encoding="utf-8", newline="")
+            self.handle = self._tmp.open("wb")
 
     def __enter__(self) -> AtomicOutput:
         return self
@@ -118,7 +117,7 @@ class AtomicOutput:
                  tb: object) -> None:
         if self._tmp is None:
             if exc_type is None:
-                self.handle.flush()
+                sys.stdout.flush()
             return
         try:
             self.handle.close()
@@ -133,13 +132,41 @@ class AtomicOutput:
                 self._tmp.unlink()
 
     def write_frame(self, frame: pd.DataFrame, *, sep: str, header: bool) -> None:
+        """Append ``frame`` as CSV/TSV: through Arrow's C++ writer (fast), or pandas when a
+        value needs quoting (a separator, quote or newline inside a cell)."""
+        data = _arrow_csv(frame, sep=sep, header=header)
+        if data is None:
+            data = frame.to_csv(None, sep=sep, index=False, na_rep="",
+                                header=header).encode()
         try:
-            frame.to_csv(self.handle, sep=sep, index=False, na_rep="", header=header)
+            if self.handle is None:
+                sys.stdout.write(data.decode())
+            else:
+                self.handle.write(data)
         except BrokenPipeError:
             raise
         except OSError as exc:
             msg = f"cannot write ({exc.strerror or exc}); is the disk full?"
             raise OutputError(msg, path=self.path) from exc
+
+
+def _arrow_csv(frame: pd.DataFrame, *, sep: str, header: bool) -> bytes | None:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    names = [str(c) for c in frame.columns]
+    if any(sep in n or '"' in n or "\n" in n for n in names):
+        return None
+    sink = io.BytesIO()
+    if header:
+        sink.write((sep.join(names) + "\n").encode())
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pcsv.write_csv(table, sink, write_options=pcsv.WriteOptions(
+            include_header=False, delimiter=sep, quoting_style="none"))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return sink.getvalue()
 
 
 def _mode_for(target: Path) -> int:

@@ -13,9 +13,9 @@ from typing import IO
 import pandas as pd
 
 from ..errors import InputFormatError
+from ..keys import MAX_POSITION
 
 _CONTIG = re.compile(r"^##contig=<ID=([^,>]+)(?:,.*?length=(\d+))?")
-MAX_POSITION = 2**31 - 1
 VCF_COLUMNS = ("chromosome", "position", "id", "ref_allele", "alt_allele", "qual", "filter")
 
 
