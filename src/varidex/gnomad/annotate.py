@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +23,13 @@ from .contigs import REFSEQ_BUILD, contig_rank, normalize_chrom
 from .discovery import ReleaseFiles, discover
 from .engine import (
     DEFAULT_CHUNK_SIZE,
-    ChunkResult,
     ChunkTask,
     gap_for_index,
     plan_block_chunks,
     plan_chunks,
 )
 from .errors import BuildMismatchError
-from .fields import FieldSpec, _kind
+from .fields import FieldSpec, column_kind, new_column
 from .keys import NO_DATA, STATUSES
 from .normalize import Batch, normalize_batch
 from .parallel import Executor, ProcessExecutor, SerialExecutor, resolve_workers
@@ -49,12 +48,51 @@ MIN_COLOCATED = 20
 
 @dataclass
 class LookupResult:
-    """Canonical values for each query row, in input order."""
+    """Canonical values for each query row, in input order.
+
+    ``data`` holds typed columns (float64 with NaN, int64, or object for text) and
+    ``missing`` the mask of int columns; :attr:`values` gives the same as object arrays with
+    None for missing values.
+    """
 
     columns: tuple[str, ...]
     status: np.ndarray
-    values: dict[str, np.ndarray]
+    data: dict[str, np.ndarray]
+    missing: dict[str, np.ndarray | None]
     seconds: float = 0.0
+
+    @classmethod
+    def from_objects(cls, columns: tuple[str, ...], status: np.ndarray,
+                     values: dict[str, np.ndarray], seconds: float = 0.0) -> LookupResult:
+        data: dict[str, np.ndarray] = {}
+        missing: dict[str, np.ndarray | None] = {}
+        for name in columns:
+            col = values[name]
+            none = np.array([v is None for v in col], dtype=bool)
+            kind = column_kind(name)
+            if kind == "str":
+                data[name], missing[name] = col, None
+            elif kind == "int":
+                data[name] = np.where(none, 0, col).astype(np.int64)
+                missing[name] = none
+            else:
+                data[name] = np.where(none, np.nan, col).astype(np.float64)
+                missing[name] = None
+        return cls(columns, status, data, missing, seconds)
+
+    @cached_property
+    def values(self) -> dict[str, np.ndarray]:
+        """Object arrays, None where gnomAD gives no value."""
+        out: dict[str, np.ndarray] = {}
+        for name in self.columns:
+            col = self.data[name].astype(object)
+            mask = self.missing[name]
+            if mask is not None:
+                col[mask] = None
+            elif col.dtype == object and self.data[name].dtype.kind == "f":
+                col[np.isnan(self.data[name])] = None
+            out[name] = col
+        return out
 
     def counts(self) -> dict[str, int]:
         c = Counter(self.status.tolist())
@@ -125,30 +163,33 @@ class Annotator:
         n = len(chrom)
         spec = self.spec
         status = np.empty(n, dtype=object)
-        values = {c: np.full(n, None, dtype=object) for c in spec.columns}
+        data: dict[str, np.ndarray] = {}
+        missing: dict[str, np.ndarray | None] = {}
+        for name, kind in zip(spec.columns, spec.column_kinds, strict=True):
+            data[name], missing[name] = new_column(kind, n)
         tasks = self._plan(chrom, pos, ref, alt, status, spec, no_data_chroms)
         colocated = mismatched = 0
-        with tqdm(total=int(sum(len(t.pos) for t in tasks)), unit="variant", disable=(
-                None if show_progress else True), delay=0.5, dynamic_ncols=True,
-                desc="gnomAD lookup") as bar:
-            total = sum(len(t.pos) for t in tasks)
-            unit = max(200, min(20_000, total // (8 * self.workers) or 1))
-            done: list[ChunkResult] = []
+        total = sum(len(t.pos) for t in tasks)
+        unit = max(200, min(20_000, total // (8 * self.workers) or 1))
+        codes = np.array(STATUSES, dtype=object)
+        with tqdm(total=total, unit="variant", disable=None if show_progress else True,
+                  delay=0.5, dynamic_ncols=True, desc="gnomAD lookup") as bar:
             for res in self._executor(n).run(iter(tasks), unit_queries=unit):
-                done.append(res)
+                # Place the chunk's columns by row number: one numpy step per column.
+                status[res.rows] = codes[res.status]
+                for c, name in enumerate(spec.columns):
+                    data[name][res.rows] = res.data[c]
+                    mask = missing[name]
+                    if mask is not None:
+                        mask[res.rows] = res.missing[c]
                 self.totals["records_read"] += res.records_read
                 self.totals["duplicate_gnomad_keys"] += res.duplicates
                 colocated += res.colocated
                 mismatched += res.ref_mismatch
                 bar.update(len(res.rows))
-        if done:  # place every chunk's columns by row number, one numpy step per column
-            rows = np.concatenate([r.rows for r in done])
-            status[rows] = _objects(chain.from_iterable(r.status for r in done), len(rows))
-            for c, name in enumerate(spec.columns):
-                values[name][rows] = _objects(
-                    chain.from_iterable(r.values[c] for r in done), len(rows))
         self._check_build(colocated, mismatched)
-        result = LookupResult(spec.columns, status, values, time.perf_counter() - started)
+        result = LookupResult(spec.columns, status, data, missing,
+                              time.perf_counter() - started)
         for s, k in result.counts().items():
             self.totals[s] += k
         self.totals["looked_up"] += n
@@ -236,34 +277,23 @@ class Annotator:
                 alt=tuple(batch.alt[part].tolist()), spec=spec, blocks=blocks is not None)
 
 
-def _objects(items: Iterable[object], n: int) -> np.ndarray:
-    arr = np.empty(n, dtype=object)
-    arr[:] = list(items)
-    return arr
-
-
 def result_frame(result: LookupResult, *, prefix: str = "gnomad_",
                  release: str | None = None, index: pd.Index | None = None) -> pd.DataFrame:
     """The ``gnomad_*`` columns of a lookup, typed: counts as nullable Int64, AF as float."""
-    data: dict[str, pd.Series] = {}
+    data: dict[str, object] = {}
     for name in result.columns:
-        arr = result.values[name]
-        kind = column_kind(name)
-        col = output_name(name, prefix)
-        if kind == "int":
-            data[col] = pd.Series(pd.array(arr.tolist(), dtype="Int64"), index=index)
-        elif kind == "float":
-            data[col] = pd.Series(pd.to_numeric(pd.Series(arr.tolist()), errors="raise")
-                                  .astype("float64").to_numpy(), index=index)
+        col = result.data[name]
+        mask = result.missing[name]
+        if mask is not None:
+            data[output_name(name, prefix)] = pd.arrays.IntegerArray(col, mask.copy())
         else:
-            data[col] = pd.Series(arr, index=index, dtype=object)
+            data[output_name(name, prefix)] = col
     for name in result.columns:
         if name.endswith("grpmax"):  # also under v4's own name: gnomad_grpmax, gnomad_af_grpmax
             data[prefix + name] = data[output_name(name, prefix)]
-    data[f"{prefix}status"] = pd.Series(result.status, index=index, dtype=object)
+    data[f"{prefix}status"] = result.status
     if release is not None:
-        data[f"{prefix}release"] = pd.Series([release] * len(result.status), index=index,
-                                             dtype=object)
+        data[f"{prefix}release"] = np.full(len(result.status), release, dtype=object)
     frame: pd.DataFrame = pd.DataFrame(data, index=index)
     return frame
 
@@ -287,11 +317,3 @@ def output_name(canonical: str, prefix: str = "gnomad_") -> str:
     """
     ds, base = _split_dataset(canonical)
     return prefix + ds + _COMPAT_NAMES.get(base, base)
-
-
-def column_kind(canonical: str) -> str:
-    """``int``, ``float`` or ``str`` for a canonical (possibly dataset-prefixed) name."""
-    _, base = _split_dataset(canonical)
-    if base in ("filters", "faf95_max_group", "grpmax", "status"):
-        return "str"
-    return _kind(base)

@@ -114,7 +114,7 @@ def combine_results(results: dict[str, LookupResult]) -> LookupResult:
         values[f"{d}_status"] = r.status
         columns.append(f"{d}_status")
     seconds = sum(r.seconds for r in results.values())
-    return LookupResult(tuple(columns), status, values, seconds)
+    return LookupResult.from_objects(tuple(columns), status, values, seconds)
 
 
 def _sum(results: dict[str, LookupResult], found: dict[str, np.ndarray], name: str,

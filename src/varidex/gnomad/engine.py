@@ -18,8 +18,8 @@ import pysam
 
 from .blocks import BlockIndex, load_block_index, scan_lines
 from .errors import GnomADFileError
-from .fields import FieldSpec, Value, record_values
-from .keys import ABSENT, FOUND, FOUND_NON_PASS, normalize_variant
+from .fields import FieldSpec, new_column, record_values
+from .keys import ABSENT, FOUND, FOUND_NON_PASS, STATUS_CODE, normalize_variant
 
 DEFAULT_MAX_GAP = 20_000  # used by plan_chunks when no index-derived gap is given
 
@@ -63,15 +63,31 @@ class ChunkTask:
 
 @dataclass
 class ChunkResult:
-    """Columns for one chunk, aligned with ``rows``."""
+    """Typed columns for one chunk (or several), aligned with ``rows``: numpy arrays pickle
+    as raw buffers, so results cross process boundaries cheaply."""
 
     rows: np.ndarray
-    status: list[str]
-    values: list[list[Value]]  # one list per canonical column (spec.columns), aligned with rows
+    status: np.ndarray             # int8 codes into keys.STATUSES
+    data: list[np.ndarray]         # one per spec.columns: float64 (NaN = missing), int64, object
+    missing: list[np.ndarray | None]  # for int columns, True where missing
     records_read: int
     duplicates: int
     colocated: int = 0       # queries at a position where a gnomAD record starts
     ref_mismatch: int = 0    # ... whose first REF base differs from that record's
+
+    @classmethod
+    def concat(cls, parts: list[ChunkResult]) -> ChunkResult:
+        if len(parts) == 1:
+            return parts[0]
+        ncol = len(parts[0].data)
+        return cls(
+            np.concatenate([p.rows for p in parts]),
+            np.concatenate([p.status for p in parts]),
+            [np.concatenate([p.data[c] for p in parts]) for c in range(ncol)],
+            [None if parts[0].missing[c] is None else
+             np.concatenate([p.missing[c] for p in parts]) for c in range(ncol)],
+            sum(p.records_read for p in parts), sum(p.duplicates for p in parts),
+            sum(p.colocated for p in parts), sum(p.ref_mismatch for p in parts))
 
 
 _HANDLES: dict[tuple[int, str], pysam.TabixFile] = {}
@@ -163,7 +179,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     wanted_pos = set(task.pos)
     hits: dict[tuple[int, str, str], tuple[str, str, int, int]] = {}
     first_base: dict[int, str] = {}  # gnomAD's REF base at positions where a record starts
-    records = duplicates = 0
+    duplicates = 0
     line = ""
     counter = [0]
     try:
@@ -189,28 +205,32 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
                "bgzip-compressed, or its index stale: re-download it, or recompress with "
                "`bgzip` and rebuild the index with `varidex index --force DIR`")
         raise GnomADFileError(msg) from exc
-    ncol = len(task.spec.columns)
-    values: list[list[Value]] = [[None] * len(task.pos) for _ in range(ncol)]
-    status = [ABSENT] * len(task.pos)
+    nq = len(task.pos)
+    kinds = task.spec.column_kinds
+    columns = [new_column(k, nq) for k in kinds]
+    status = np.full(nq, STATUS_CODE[ABSENT], dtype=np.int8)
     for key, (filt, info, alt_index, n_alts) in hits.items():
         try:
             row = record_values(task.spec, task.chrom, key[0], info, alt_index, n_alts)
         except ValueError as exc:
             raise _bad_record(task, f"{task.contig}\t{key[0]}", exc) from exc
         row.append(filt)
-        st = FOUND if filt in ("PASS", ".") else FOUND_NON_PASS
+        code = STATUS_CODE[FOUND if filt in ("PASS", ".") else FOUND_NON_PASS]
         for i in wanted[key]:
-            status[i] = st
-            for c in range(ncol):
-                values[c][i] = row[c]
+            status[i] = code
+            for (arr, mask), value in zip(columns, row, strict=True):
+                if value is not None:
+                    arr[i] = value
+                    if mask is not None:
+                        mask[i] = False
     colocated = mismatch = 0
     for p, r in zip(task.pos, task.ref, strict=True):
         base = first_base.get(p)
         if base is not None:
             colocated += 1
             mismatch += base != r[0]
-    records = counter[0]
-    return ChunkResult(task.rows, status, values, records, duplicates, colocated, mismatch)
+    return ChunkResult(task.rows, status, [c[0] for c in columns], [c[1] for c in columns],
+                       counter[0], duplicates, colocated, mismatch)
 
 
 def _candidates(task: ChunkTask, wanted_pos: set[int], counter: list[int]) -> Iterator[str]:

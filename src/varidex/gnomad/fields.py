@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 from .discovery import ReleaseFiles
 from .releases import COUNT_FIELDS, TEXT_FIELDS, in_par
 
@@ -51,6 +53,34 @@ class FieldSpec:
         elif "faf95_max" in out and "faf95_max_group" not in out:
             out.append("faf95_max_group")
         return (*out, "filters")
+
+    @cached_property
+    def column_kinds(self) -> tuple[str, ...]:
+        """``int``, ``float`` or ``str`` for each of :attr:`columns`."""
+        return tuple(column_kind(c) for c in self.columns)
+
+
+def column_kind(canonical: str) -> str:
+    """Value type of a canonical column, also under a ``exomes_``/``genomes_`` prefix.
+
+    >>> column_kind("genomes_ac_nfe"), column_kind("af"), column_kind("exomes_filters")
+    ('int', 'float', 'str')
+    """
+    for prefix in ("exomes_", "genomes_", "joint_"):
+        if canonical.startswith(prefix):
+            canonical = canonical[len(prefix):]
+    if canonical in ("filters", "faf95_max_group", "grpmax", "status"):
+        return "str"
+    return _kind(canonical)
+
+
+def new_column(kind: str, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """An all-missing column: float NaN; int 0 with a True (missing) mask; str None."""
+    if kind == "float":
+        return np.full(n, np.nan), None
+    if kind == "int":
+        return np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
+    return np.full(n, None, dtype=object), None
 
 
 def _kind(name: str) -> str:

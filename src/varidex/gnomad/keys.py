@@ -28,6 +28,7 @@ SKIPPED_SYMBOLIC: Final = "skipped_symbolic"
 INVALID_ALLELE: Final = "invalid_allele"
 STATUSES: Final = (FOUND, FOUND_NON_PASS, ABSENT, NO_DATA, SKIPPED_STAR, SKIPPED_SYMBOLIC,
                    INVALID_ALLELE)
+STATUS_CODE: Final = {s: i for i, s in enumerate(STATUSES)}
 
 
 @dataclass(frozen=True, order=True)

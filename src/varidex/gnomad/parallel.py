@@ -19,8 +19,8 @@ from .errors import VaridexError, WorkerError
 
 
 def run_unit(tasks: list[ChunkTask]) -> list[ChunkResult]:
-    """Run several chunks in one worker call."""
-    return [run_chunk(t) for t in tasks]
+    """Run several chunks in one worker call; their columns travel back as one result."""
+    return [ChunkResult.concat([run_chunk(t) for t in tasks])]
 
 
 def _units(tasks: Iterable[ChunkTask], unit_queries: int) -> Iterator[list[ChunkTask]]:
