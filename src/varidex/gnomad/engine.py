@@ -18,7 +18,7 @@ import pysam
 
 from .blocks import BlockIndex, load_block_index, scan_lines
 from .errors import GnomADFileError
-from .fields import FieldSpec, new_column, record_values
+from .fields import BadValue, FieldSpec, build_columns, extract, new_column
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, STATUS_CODE, normalize_variant
 
 DEFAULT_MAX_GAP = 20_000  # used by plan_chunks when no index-derived gap is given
@@ -74,20 +74,6 @@ class ChunkResult:
     duplicates: int
     colocated: int = 0       # queries at a position where a gnomAD record starts
     ref_mismatch: int = 0    # ... whose first REF base differs from that record's
-
-    @classmethod
-    def concat(cls, parts: list[ChunkResult]) -> ChunkResult:
-        if len(parts) == 1:
-            return parts[0]
-        ncol = len(parts[0].data)
-        return cls(
-            np.concatenate([p.rows for p in parts]),
-            np.concatenate([p.status for p in parts]),
-            [np.concatenate([p.data[c] for p in parts]) for c in range(ncol)],
-            [None if parts[0].missing[c] is None else
-             np.concatenate([p.missing[c] for p in parts]) for c in range(ncol)],
-            sum(p.records_read for p in parts), sum(p.duplicates for p in parts),
-            sum(p.colocated for p in parts), sum(p.ref_mismatch for p in parts))
 
 
 _HANDLES: dict[tuple[int, str], pysam.TabixFile] = {}
@@ -171,8 +157,31 @@ def plan_block_chunks(pos: np.ndarray, reach: np.ndarray, first_pos: np.ndarray,
     return cuts
 
 
+@dataclass
+class ChunkHits:
+    """What one chunk found: the matched records' raw INFO values, and which of the chunk's
+    queries each answers (``scatter``: (query index, hit index) pairs)."""
+
+    task: ChunkTask
+    positions: list[int]
+    raws: list[tuple[str | None, ...]]
+    alt_index: list[int]
+    n_alts: list[int]
+    filters: list[str]
+    scatter: list[tuple[int, int]]
+    records_read: int
+    duplicates: int
+    colocated: int
+    ref_mismatch: int
+
+
 def run_chunk(task: ChunkTask) -> ChunkResult:
-    """Fetch the chunk's region once and join its records with the chunk's queries."""
+    """One chunk on its own (see :func:`run_chunks`)."""
+    return run_chunks([task])
+
+
+def find_hits(task: ChunkTask) -> ChunkHits:
+    """Read the chunk's records once and join them with the chunk's queries."""
     wanted: dict[tuple[int, str, str], list[int]] = {}
     for i, key in enumerate(zip(task.pos, task.ref, task.alt, strict=True)):
         wanted.setdefault(key, []).append(i)
@@ -205,32 +214,80 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
                "bgzip-compressed, or its index stale: re-download it, or recompress with "
                "`bgzip` and rebuild the index with `varidex index --force DIR`")
         raise GnomADFileError(msg) from exc
-    nq = len(task.pos)
-    kinds = task.spec.column_kinds
-    columns = [new_column(k, nq) for k in kinds]
-    status = np.full(nq, STATUS_CODE[ABSENT], dtype=np.int8)
-    for key, (filt, info, alt_index, n_alts) in hits.items():
-        try:
-            row = record_values(task.spec, task.chrom, key[0], info, alt_index, n_alts)
-        except ValueError as exc:
-            raise _bad_record(task, f"{task.contig}\t{key[0]}", exc) from exc
-        row.append(filt)
-        code = STATUS_CODE[FOUND if filt in ("PASS", ".") else FOUND_NON_PASS]
-        for i in wanted[key]:
-            status[i] = code
-            for (arr, mask), value in zip(columns, row, strict=True):
-                if value is not None:
-                    arr[i] = value
-                    if mask is not None:
-                        mask[i] = False
     colocated = mismatch = 0
     for p, r in zip(task.pos, task.ref, strict=True):
         base = first_base.get(p)
         if base is not None:
             colocated += 1
             mismatch += base != r[0]
-    return ChunkResult(task.rows, status, [c[0] for c in columns], [c[1] for c in columns],
-                       counter[0], duplicates, colocated, mismatch)
+    keys = task.spec.wanted
+    found = ChunkHits(task, [], [], [], [], [], [], counter[0], duplicates, colocated, mismatch)
+    for h, (key, (filt, info, alt_index, n_alts)) in enumerate(hits.items()):
+        found.positions.append(key[0])
+        found.raws.append(extract(info, keys))
+        found.alt_index.append(alt_index)
+        found.n_alts.append(n_alts)
+        found.filters.append(filt)
+        found.scatter.extend((i, h) for i in wanted[key])
+    return found
+
+
+def run_chunks(tasks: list[ChunkTask]) -> ChunkResult:
+    """Run several chunks and convert all their matched records at once, column by column
+    (per-column conversion has a fixed cost worth paying once per batch, not per chunk)."""
+    found = [find_hits(t) for t in tasks]
+    spec = tasks[0].spec
+    kinds = spec.column_kinds
+    nq = sum(len(t.pos) for t in tasks)
+    columns = [new_column(k, nq) for k in kinds]
+    status = np.full(nq, STATUS_CODE[ABSENT], dtype=np.int8)
+    raws: list[tuple[str | None, ...]] = []
+    positions: list[int] = []
+    chroms: list[str] = []
+    query_rows: list[int] = []
+    hit_index: list[int] = []
+    alt_index: list[int] = []
+    n_alts: list[int] = []
+    filters: list[str] = []
+    q_base = 0
+    for f in found:
+        h_base = len(raws)
+        raws += f.raws
+        positions += f.positions
+        chroms += [f.task.chrom] * len(f.raws)
+        alt_index += f.alt_index
+        n_alts += f.n_alts
+        filters += f.filters
+        for i, h in f.scatter:
+            query_rows.append(q_base + i)
+            hit_index.append(h_base + h)
+        q_base += len(f.task.pos)
+    if raws:
+        pos = np.array(positions, dtype=np.int64)
+        try:
+            built = build_columns(spec, np.array(chroms, dtype=object), pos, raws, alt_index,
+                                  n_alts, filters)
+        except BadValue as exc:
+            task = next(f.task for f in found if exc.pos in f.positions)
+            raise _bad_record(task, f"{task.contig}\t{exc.pos}", exc) from exc
+        q = np.array(query_rows, dtype=np.int64)
+        src = np.array(hit_index, dtype=np.int64)
+        passed = np.isin(np.array(filters, dtype=object), ("PASS", "."))
+        status[q] = np.where(passed[src], STATUS_CODE[FOUND], STATUS_CODE[FOUND_NON_PASS])
+        for (arr, mask), col, kind in zip(columns, built, kinds, strict=True):
+            values = col[src]
+            if kind == "int":
+                present = ~np.isnan(values)
+                arr[q[present]] = values[present].astype(np.int64)
+                assert mask is not None
+                mask[q[present]] = False
+            else:
+                arr[q] = values
+    return ChunkResult(
+        np.concatenate([t.rows for t in tasks]), status, [c[0] for c in columns],
+        [c[1] for c in columns], sum(f.records_read for f in found),
+        sum(f.duplicates for f in found), sum(f.colocated for f in found),
+        sum(f.ref_mismatch for f in found))
 
 
 def _candidates(task: ChunkTask, wanted_pos: set[int], counter: list[int]) -> Iterator[str]:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from operator import itemgetter
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .discovery import ReleaseFiles
-from .releases import COUNT_FIELDS, TEXT_FIELDS, in_par
+from .releases import COUNT_FIELDS, PAR, TEXT_FIELDS
 
 Value = int | float | str | None
 _GROUP_NAMES = frozenset({"grpmax", "faf95_max_group"})
@@ -166,46 +169,152 @@ def pick_info(info: str, keys: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def record_values(spec: FieldSpec, chrom: str, pos: int, info: str, alt_index: int,
-                  n_alts: int) -> list[Value]:
-    """Canonical values of one ALT of one record, in :attr:`FieldSpec.columns` order
-    (without ``filters``)."""
-    kv = pick_info(info, spec.wanted)
-    out: list[Value] = []
+class BadValue(ValueError):
+    """A value in a gnomAD record that is not what its field declares."""
+
+    def __init__(self, message: str, pos: int) -> None:
+        super().__init__(message)
+        self.pos = pos
+
+
+_LAYOUTS: dict[tuple[str, ...], tuple[Any, tuple[str, ...], tuple[int, ...], int]] = {}
+_MISSING = (".", "", "NA", "nan", "NaN")
+
+
+def extract(info: str, keys: tuple[str, ...]) -> tuple[str | None, ...]:
+    """The raw text of ``keys`` in an INFO column (None where absent).
+
+    Rows of a gnomAD file list their INFO fields in the same order, so after the first row
+    each wanted field is taken from its known place in the split row, checked by its
+    ``KEY=`` prefix; a row that differs (an omitted field) is searched key by key.
+
+    >>> extract("AC=2;AN=10;AF=0.2", ("AF", "AC", "nhomalt"))
+    ('0.2', '2', None)
+    """
+    parts = info.split(";")
+    layout = _LAYOUTS.get(keys)
+    if layout is not None:
+        getter, prefixes, lengths, top = layout
+        if len(parts) > top:
+            picked = getter(parts)
+            if all(map(str.startswith, picked, prefixes)):
+                return tuple(p[n:] for p, n in zip(picked, lengths, strict=True))
+    found = pick_info(info, keys)
+    if layout is None and len(found) == len(keys) and len(keys) > 1:
+        where = {p.partition("=")[0]: i for i, p in enumerate(parts)}
+        if all(k in where for k in keys):
+            idx = tuple(where[k] for k in keys)
+            _LAYOUTS[keys] = (itemgetter(*idx), tuple(f"{k}=" for k in keys),
+                              tuple(len(k) + 1 for k in keys), max(idx))
+    return tuple(found.get(k) for k in keys)
+
+
+def build_columns(spec: FieldSpec, chrom: np.ndarray, pos: np.ndarray,
+                  raws: list[tuple[str | None, ...]], alt_index: list[int],
+                  n_alts: list[int], filters: list[str]) -> list[np.ndarray]:
+    """Typed columns (:attr:`FieldSpec.columns` order) for matched records, converted
+    column by column: floats with NaN, ints as float64 here (exact below 2**53), text as
+    objects. ``raws`` holds :func:`extract` output, one tuple per record."""
+    n = len(raws)
+    keys = spec.wanted
+    cols: list[list[str | None]] = [list(c) for c in zip(*raws, strict=True)] if n else [
+        [] for _ in keys]
+    multi = [i for i in range(n) if n_alts[i] > 1]
+    if multi:  # r2.0.1: Number=A values of multi-allelic records, one per ALT
+        for j, key in enumerate(keys):
+            if key in spec.per_allele or key.startswith("faf9"):
+                col = cols[j]
+                for i in multi:
+                    text = col[i]
+                    if text is not None:
+                        values = text.split(",")
+                        col[i] = values[alt_index[i]] if alt_index[i] < len(values) else None
+    at = {k: j for j, k in enumerate(keys)}
+    out: list[np.ndarray] = []
     for name, raw, kind in zip(spec.names, spec.raw, spec.kinds, strict=True):
-        text = kv.get(raw)
-        if text is not None and n_alts > 1 and raw in spec.per_allele:
-            parts = text.split(",")
-            text = parts[alt_index] if alt_index < len(parts) else None
-        if name == "nhemi" and (chrom not in ("X", "Y") or in_par(spec.build, chrom, pos)):
-            text = None
-        value = _convert(text, kind)
-        if name in _GROUP_NAMES and isinstance(value, str):
-            value = value.lower()  # r2.0.1 writes AFR, later releases afr
-        out.append(value)
+        col = cols[at[raw]]
+        if name == "nhemi":
+            col = _hemizygous_only(col, spec.build, chrom, pos)
+        out.append(_typed(col, kind, raw, pos, lower=name in _GROUP_NAMES))
     if spec.faf_groups:
-        out.extend(_faf_max(spec, kv, alt_index, n_alts, out))
+        out.extend(_faf_columns(spec, cols, at, pos))
     elif "faf95_max" in spec.names and "faf95_max_group" not in spec.names:
-        out.append(None)
+        out.append(np.full(n, None, dtype=object))
+    out.append(np.array(filters, dtype=object))
     return out
 
 
-def _faf_max(spec: FieldSpec, kv: dict[str, str], alt_index: int, n_alts: int,
-             direct: list[Value]) -> list[Value]:
-    best: dict[str, tuple[float, str] | None] = {"95": None, "99": None}
+def _hemizygous_only(col: list[str | None], build: str, chrom: np.ndarray,
+                     pos: np.ndarray) -> list[str | None]:
+    """Hemizygote counts exist on X and Y outside their pseudo-autosomal regions only."""
+    keep = np.zeros(len(pos), dtype=bool)
+    for sex_chrom in ("X", "Y"):
+        on = chrom == sex_chrom
+        par = np.zeros(len(pos), dtype=bool)
+        for start, end in PAR.get(build, {}).get(sex_chrom, ()):
+            par |= (pos >= start) & (pos <= end)
+        keep |= on & ~par
+    return [v if k else None for v, k in zip(col, keep.tolist(), strict=True)]
+
+
+_PANDAS_FROM = 256  # below this many values a list comprehension beats pandas' overhead
+
+
+def _typed(col: list[str | None], kind: str, key: str, pos: np.ndarray, *,
+           lower: bool = False) -> np.ndarray:
+    if kind == "str":
+        return np.array([None if v is None or v in _MISSING else (v.lower() if lower else v)
+                         for v in col], dtype=object)
+    if len(col) < _PANDAS_FROM:
+        try:
+            values = np.array([np.nan if v is None or v in _MISSING else float(v)
+                               for v in col], dtype=np.float64)
+        except ValueError:
+            values = _numeric(col, key, pos)
+    else:
+        values = _numeric(col, key, pos)
+    if kind == "int":
+        whole = np.isnan(values) | (values == np.floor(values))
+        if not whole.all():
+            i = int(np.flatnonzero(~whole)[0])
+            msg = f"{key}={col[i]!r} is not a whole number"
+            raise BadValue(msg, int(pos[i]))
+    return values
+
+
+def _numeric(col: list[str | None], key: str, pos: np.ndarray) -> np.ndarray:
+    text = pd.Series(col, dtype=object)
+    text = text.where(~text.isin(_MISSING), None)
+    number = pd.to_numeric(text, errors="coerce")
+    bad = number.isna() & text.notna() & ~text.isin(("nan", "NaN"))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        msg = f"non-numeric {key}={text.iloc[i]!r}"
+        raise BadValue(msg, int(pos[i]))
+    values: np.ndarray = number.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values
+
+
+def _faf_columns(spec: FieldSpec, cols: list[list[str | None]], at: dict[str, int],
+                 pos: np.ndarray) -> list[np.ndarray]:
+    n = len(pos)
+    best: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for p in ("95", "99"):
-        for g in spec.faf_groups:
-            text = kv.get(f"faf{p}_{g}")
-            if text is not None and n_alts > 1:
-                text = text.split(",")[alt_index]
-            value = _convert(text, "float")
-            if isinstance(value, float) and (best[p] is None or value > best[p][0]):  # type: ignore[index]
-                best[p] = (value, g)
-    b95, b99 = best["95"], best["99"]
-    extra: list[Value] = []
+        stack = np.vstack([_typed(cols[at[f"faf{p}_{g}"]], "float", f"faf{p}_{g}", pos)
+                           for g in spec.faf_groups]) if n else np.zeros((1, 0))
+        top = np.fmax.reduce(stack, axis=0) if n else np.zeros(0)
+        which = np.argmax(np.where(np.isnan(stack), -np.inf, stack), axis=0) if n else \
+            np.zeros(0, dtype=np.int64)
+        best[p] = (top, which)
+    top95, which95 = best["95"]
+    groups = np.array(spec.faf_groups, dtype=object)
+    group = np.full(n, None, dtype=object)
+    positive = top95 > 0  # a group only where some group's FAF is above 0
+    group[positive] = groups[which95[positive]]
+    extra: list[np.ndarray] = []
     if "faf95_max" not in spec.names:
-        extra.append(b95[0] if b95 else None)
-    extra.append(b95[1] if b95 and b95[0] > 0 else None)
+        extra.append(top95)
+    extra.append(group)
     if "faf99_max" not in spec.names:
-        extra.append(b99[0] if b99 else None)
+        extra.append(best["99"][0])
     return extra

@@ -14,13 +14,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
-from .engine import ChunkResult, ChunkTask, close_handles, run_chunk
+from .engine import ChunkResult, ChunkTask, close_handles, run_chunks
 from .errors import VaridexError, WorkerError
 
 
 def run_unit(tasks: list[ChunkTask]) -> list[ChunkResult]:
     """Run several chunks in one worker call; their columns travel back as one result."""
-    return [ChunkResult.concat([run_chunk(t) for t in tasks])]
+    return [run_chunks(tasks)]
 
 
 def _units(tasks: Iterable[ChunkTask], unit_queries: int) -> Iterator[list[ChunkTask]]:
@@ -50,8 +50,8 @@ class SerialExecutor:
 
     def run(self, tasks: Iterable[ChunkTask], *,
             unit_queries: int = 1) -> Iterator[ChunkResult]:
-        for task in tasks:
-            yield run_chunk(task)
+        for unit in _units(tasks, unit_queries):
+            yield run_chunks(unit)
 
     def close(self) -> None:
         close_handles()
