@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from operator import itemgetter
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -177,35 +175,17 @@ class BadValue(ValueError):
         self.pos = pos
 
 
-_LAYOUTS: dict[tuple[str, ...], tuple[Any, tuple[str, ...], tuple[int, ...], int]] = {}
 _MISSING = (".", "", "NA", "nan", "NaN")
 
 
 def extract(info: str, keys: tuple[str, ...]) -> tuple[str | None, ...]:
-    """The raw text of ``keys`` in an INFO column (None where absent).
-
-    Rows of a gnomAD file list their INFO fields in the same order, so after the first row
-    each wanted field is taken from its known place in the split row, checked by its
-    ``KEY=`` prefix; a row that differs (an omitted field) is searched key by key.
+    """The raw text of ``keys`` in an INFO column, None where absent (see
+    :func:`pick_info`).
 
     >>> extract("AC=2;AN=10;AF=0.2", ("AF", "AC", "nhomalt"))
     ('0.2', '2', None)
     """
-    parts = info.split(";")
-    layout = _LAYOUTS.get(keys)
-    if layout is not None:
-        getter, prefixes, lengths, top = layout
-        if len(parts) > top:
-            picked = getter(parts)
-            if all(map(str.startswith, picked, prefixes)):
-                return tuple(p[n:] for p, n in zip(picked, lengths, strict=True))
     found = pick_info(info, keys)
-    if layout is None and len(found) == len(keys) and len(keys) > 1:
-        where = {p.partition("=")[0]: i for i, p in enumerate(parts)}
-        if all(k in where for k in keys):
-            idx = tuple(where[k] for k in keys)
-            _LAYOUTS[keys] = (itemgetter(*idx), tuple(f"{k}=" for k in keys),
-                              tuple(len(k) + 1 for k in keys), max(idx))
     return tuple(found.get(k) for k in keys)
 
 
