@@ -215,3 +215,28 @@ def test_output_permissions_follow_umask_and_gz_is_bgzip(gnomad_root: Path,
     with pysam.BGZFile(str(out), "rb", None) as handle:  # bgzip, so tabix-able
         text = handle.read().decode()
     assert "\t0.0119305\t2341\t" in text
+
+
+HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
+
+
+@pytest.mark.parametrize(("body", "code", "message"), [
+    ("1\t55505647\t.\tG\tT\n", 0, None),                          # a 5-column VCF
+    ("1\t55505647\t.\tG\tT\r\n", 0, None),                        # CRLF line ends
+    ("1\t55505647\t.\tG\n", 1, "line 3: a VCF record needs at least 5"),
+    ("1\t55505647\t.\tG\tT\n1\tabc\t.\tG\tT\n", 1, "line 4: POS is not a 1-based"),
+])
+def test_vcf_records(gnomad_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                     body: str, code: int, message: str | None) -> None:
+    src = tmp_path / "in.vcf"
+    src.write_bytes((HEADER + body).encode())
+    out = tmp_path / "out.tsv"
+    assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(out), "-q"]) == code
+    if message is None:
+        table = pd.read_csv(out, sep="\t")
+        assert table["gnomad_ac"].tolist() == [2341]
+        assert table["alt_allele"].tolist() == ["T"]
+    else:
+        assert message in capsys.readouterr().err
+        assert not out.exists()

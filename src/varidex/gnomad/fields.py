@@ -263,15 +263,13 @@ def _typed(col: list[str | None], kind: str, key: str, pos: np.ndarray, *,
 
 
 def _numeric(col: list[str | None], key: str, pos: np.ndarray) -> np.ndarray:
-    text = pd.Series(col, dtype=object)
-    text = text.where(~text.isin(_MISSING), None)
-    number = pd.to_numeric(text, errors="coerce")
-    bad = number.isna() & text.notna() & ~text.isin(("nan", "NaN"))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        msg = f"non-numeric {key}={text.iloc[i]!r}"
-        raise BadValue(msg, int(pos[i]))
+    number = pd.to_numeric(pd.Series(col, dtype=object), errors="coerce")
     values: np.ndarray = number.to_numpy(dtype=np.float64, na_value=np.nan)
+    for i in np.flatnonzero(np.isnan(values)):  # only missing markers may become NaN
+        text = col[i]
+        if text is not None and text not in _MISSING:
+            msg = f"non-numeric {key}={text!r}"
+            raise BadValue(msg, int(pos[i]))
     return values
 
 

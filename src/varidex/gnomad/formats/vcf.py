@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import re
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputFormatError
@@ -37,14 +40,14 @@ def iter_vcf(path: str, *, batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
     """Variants of a VCF in batches of about ``batch_rows`` records: one row per ALT, with
     ``vcf_record`` (1-based record number) and ``alt_index`` (0-based) so results can be
     joined back to the records. Each batch carries the header's contig lengths in
-    ``frame.attrs["contig_lengths"]``."""
+    ``frame.attrs["contig_lengths"]``. The header is read line by line; records go through
+    pandas' C parser."""
     handle = _open_text(path)
-    header_lines = records = 0
+    header_lines = 0
     contig_lengths: dict[str, int] = {}
     saw_chrom_line = False
-    rows: list[list[str]] = []
     try:
-        for line_no, line in enumerate(handle, start=1):
+        for line in handle:
             if line.startswith("##"):
                 header_lines += 1
                 m = _CONTIG.match(line)
@@ -52,45 +55,83 @@ def iter_vcf(path: str, *, batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
                     contig_lengths[m.group(1)] = int(m.group(2))
                 continue
             if line.startswith("#CHROM"):
+                header_lines += 1
                 saw_chrom_line = True
-                continue
-            text = line.rstrip("\r\n")
-            if not text:
-                continue
-            if not saw_chrom_line:
-                msg = "no #CHROM header line before the first record; is this a VCF?"
-                raise InputFormatError(msg, path=path, line=line_no)
-            cols = text.split("\t", 8)
-            if len(cols) < 5:
-                msg = (f"a VCF record needs at least 5 tab-separated columns "
-                       f"(CHROM POS ID REF ALT), found {len(cols)}")
-                raise InputFormatError(msg, path=path, line=line_no)
-            if not cols[1].isdigit() or not 1 <= int(cols[1]) <= MAX_POSITION:
-                msg = (f"POS {cols[1]!r} is not a 1-based position (a whole number from 1 "
-                       f"to {MAX_POSITION:,})")
-                raise InputFormatError(msg, path=path, line=line_no)
-            cols += [""] * (7 - len(cols))
-            rows.append(cols[:7])
-            if len(rows) >= batch_rows:
-                yield _frame(rows, records, contig_lengths)
-                records += len(rows)
-                rows = []
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+            break
+        if not saw_chrom_line:
+            msg = ("empty file, or not a VCF (no #CHROM header line)" if header_lines == 0
+                   else "no #CHROM header line; is this a VCF?")
+            raise InputFormatError(msg, path=path)
+        source: Any = handle if path == "-" else path
+        if path != "-":
+            handle.close()
+        yield from _records(source, path, header_lines, batch_rows, contig_lengths)
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, zlib.error) as exc:
         msg = f"cannot read ({exc}); is the file complete?"
         raise InputFormatError(msg, path=path) from exc
     finally:
         if handle is not sys.stdin:
             handle.close()
-    if not saw_chrom_line and not rows and records == 0:
-        msg = ("empty file, or not a VCF (no #CHROM header line and no records)"
-               if header_lines == 0 else "no #CHROM header line; is this a VCF?")
-        raise InputFormatError(msg, path=path)
-    if rows or records == 0:
-        yield _frame(rows, records, contig_lengths)
 
 
-def _frame(rows: list[list[str]], before: int, contig_lengths: dict[str, int]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(VCF_COLUMNS), dtype=object)
+def _records(source: Any, path: str, header_lines: int, batch_rows: int,
+             contig_lengths: dict[str, int]) -> Iterator[pd.DataFrame]:
+    before = 0
+    try:
+        reader = pd.read_csv(
+            source, sep="\t", header=None, skiprows=header_lines if path != "-" else 0,
+            dtype=str, na_filter=False, quoting=csv.QUOTE_NONE, chunksize=batch_rows,
+            engine="c", compression="gzip" if path != "-" and _is_gzip(path) else None)
+        with reader:
+            for chunk in reader:
+                if chunk.shape[1] < 5:
+                    msg = (f"a VCF record needs at least 5 tab-separated columns (CHROM POS ID "
+                           f"REF ALT), found {chunk.shape[1]}")
+                    raise InputFormatError(msg, path=path, line=header_lines + before + 1)
+                part = chunk.iloc[:, :7].copy()
+                part.columns = list(VCF_COLUMNS[: part.shape[1]])
+                for col in VCF_COLUMNS[part.shape[1]:]:
+                    part[col] = ""
+                _check_records(part, path, header_lines + before)
+                yield _frame(part, before, contig_lengths)
+                before += len(chunk)
+    except pd.errors.EmptyDataError:
+        pass
+    except pd.errors.ParserError as exc:
+        msg = f"not a well-formed VCF ({exc}; line numbers count from the first record)"
+        raise InputFormatError(msg, path=path) from exc
+    if before == 0:
+        yield _frame([], 0, contig_lengths)
+
+
+def _check_records(chunk: pd.DataFrame, path: str, lines_before: int) -> None:
+    for col in ("chromosome", "position", "id", "ref_allele", "alt_allele", "qual", "filter"):
+        chunk[col] = chunk[col].str.rstrip("\r")
+    short = (chunk["alt_allele"] == "") | (chunk["ref_allele"] == "")
+    pos = chunk["position"]
+    digits = pos.str.fullmatch(r"\d{1,10}")
+    bad = ~digits
+    bad[digits] = ~pos[digits].astype("int64").between(1, MAX_POSITION)
+    for mask, what in ((short, "a VCF record needs at least 5 tab-separated columns "
+                              "(CHROM POS ID REF ALT)"),
+                       (bad, "POS is not a 1-based position (a whole number from 1 to "
+                             f"{MAX_POSITION:,})")):
+        if mask.any():
+            i = int(np.flatnonzero(mask.to_numpy())[0])
+            msg = f"{what}: {chunk['position'].iloc[i]!r}" if mask is bad else what
+            raise InputFormatError(msg, path=path, line=lines_before + i + 1)
+
+
+def _is_gzip(path: str) -> bool:
+    with Path(path).open("rb") as probe:
+        return probe.read(2) == b"\x1f\x8b"
+
+
+def _frame(rows: list[list[str]] | pd.DataFrame, before: int,
+           contig_lengths: dict[str, int]) -> pd.DataFrame:
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(
+        rows, columns=list(VCF_COLUMNS), dtype=object)
+    frame = frame.reset_index(drop=True)
     frame["vcf_record"] = range(before + 1, before + len(frame) + 1)
     frame["alt_allele"] = frame["alt_allele"].str.split(",")
     frame = frame.explode("alt_allele", ignore_index=True)
