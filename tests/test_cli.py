@@ -124,3 +124,14 @@ def test_installed_script_smoke(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 1
     assert bad.stderr.startswith("error: ")
+
+
+def test_csv_output_quotes_cells_that_need_it(gnomad_root: Path, tmp_path: Path) -> None:
+    src = tmp_path / "v.tsv"
+    src.write_text('chrom\tpos\tref\talt\tnote\n1\t55505647\tG\tT\tPCSK9, "gain" of function\n')
+    out = tmp_path / "v.csv"
+    assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(out), "-q"]) == 0
+    table = pd.read_csv(out)
+    assert table["note"].tolist() == ['PCSK9, "gain" of function']
+    assert table["gnomad_ac"].tolist() == [2341]
