@@ -99,23 +99,6 @@ def inflate_blocks(data: bytes, path: str, base: int) -> Iterator[bytes | bytear
         pos = end
 
 
-def read_lines(path: str, first: int, last: int, skip: int) -> Iterator[bytes | bytearray]:
-    """Records (lines without newline) stored in blocks ``[first, last)``, from byte ``skip``
-    of the first inflated block. The last partial line, if any, is dropped."""
-    with Path(path).open("rb") as handle:
-        handle.seek(first)
-        data = handle.read(last - first)
-    carry: bytes | bytearray = b""
-    for k, block in enumerate(inflate_blocks(data, path, first)):
-        if k == 0:
-            block = block[skip:]
-        lines = (carry + block).split(b"\n")
-        carry = lines.pop()
-        yield from lines
-    if carry and last >= Path(path).stat().st_size:
-        yield carry
-
-
 def scan_lines(path: str, contig: str, span: tuple[int, int, int], wanted_pos: set[int],
                counter: list[int]) -> Iterator[str]:
     """Records of ``contig`` in blocks ``span = (first, last, skip)`` that may hold a wanted

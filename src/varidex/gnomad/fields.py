@@ -16,7 +16,6 @@ import pandas as pd
 from .discovery import ReleaseFiles
 from .releases import COUNT_FIELDS, PAR, TEXT_FIELDS
 
-Value = int | float | str | None
 _GROUP_NAMES = frozenset({"grpmax", "faf95_max_group"})
 
 
@@ -96,41 +95,6 @@ def _kind(name: str) -> str:
     if name in TEXT_FIELDS:
         return "str"
     return "float"
-
-
-def _convert(text: str | None, kind: str) -> Value:
-    if text is None or text in (".", ""):
-        return None
-    if kind == "str":
-        return text
-    try:
-        if kind == "int":
-            return int(text)
-        value = float(text)
-    except ValueError:
-        return None if text.lower() == "nan" else _bad(text)
-    return None if value != value else value  # NaN stays missing
-
-
-def _bad(text: str) -> Value:
-    # Non-numeric text in a numeric field: float("1e-3") handled above; "NA"/"nan" -> missing.
-    if text.upper() in ("NA", "NAN", "NULL"):
-        return None
-    msg = f"non-numeric value {text!r}"
-    raise ValueError(msg)
-
-
-def parse_info(info: str) -> dict[str, str]:
-    """Split an INFO column into key -> raw text (flags map to an empty string).
-
-    >>> parse_info("AC=2;AN=10;AF=0.2;lcr")
-    {'AC': '2', 'AN': '10', 'AF': '0.2', 'lcr': ''}
-    """
-    out: dict[str, str] = {}
-    for item in info.split(";"):
-        key, _, value = item.partition("=")
-        out[key] = value
-    return out
 
 
 _ORDER: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}

@@ -79,20 +79,6 @@ class GnomADRelease:
     def whole_genome_names(self) -> list[str]:
         return [t.format(dataset=self.dataset) for t in self.file_templates if "{chrom}" not in t]
 
-    def raw_fields(self) -> list[str]:
-        """Every raw INFO field needed, including the per-group FAF fields to maximise."""
-        raw = list(self.fields.values())
-        raw += [f"faf{p}_{g}" for g in self.faf_groups for p in ("95", "99")]
-        return list(dict.fromkeys(raw))
-
-    def canonical_fields(self) -> list[str]:
-        names = list(self.fields)
-        if self.faf_groups:
-            names += [n for n in ("faf95_max", "faf95_max_group", "faf99_max") if n not in names]
-        elif "faf95_max" in self.fields and "faf95_max_group" not in self.fields:
-            names.append("faf95_max_group")
-        return names
-
     def validate_header(self, declared: Iterable[str], path: object) -> None:
         """Fail naming every promised INFO field the header does not declare."""
         have = set(declared)
@@ -302,8 +288,3 @@ def detect_release(info_ids: Iterable[str], *, file_name: str = "",
            "(no AF_popmax/popmax/grpmax fields in its header); pass version= explicitly if "
            "it is one")
     raise ReleaseSchemaError(msg)
-
-
-def in_par(build: str, chrom: str, pos: int) -> bool:
-    """True when ``chrom:pos`` lies in a pseudo-autosomal region of ``build``."""
-    return any(start <= pos <= end for start, end in PAR.get(build, {}).get(chrom, ()))
