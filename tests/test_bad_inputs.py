@@ -240,3 +240,81 @@ def test_vcf_records(gnomad_root: Path, tmp_path: Path, capsys: pytest.CaptureFi
     else:
         assert message in capsys.readouterr().err
         assert not out.exists()
+
+
+def _whole_genome(tmp_path: Path) -> Path:
+    """The r2.0.1 exome records repeated as chromosomes 1-8 in one bgzipped file."""
+    src = GNOMAD / "r2.0.1-exomes" / "gnomad.exomes.r2.0.1.sites.vcf.gz"
+    lines = gzip.decompress(src.read_bytes()).split(b"\n")
+    head = [ln for ln in lines if ln.startswith(b"#")]
+    recs = [ln for ln in lines if ln and not ln.startswith(b"#")]
+    body = [c + ln[ln.index(b"\t"):] for c in (b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8")
+            for ln in recs]
+    plain = tmp_path / "whole.vcf"
+    plain.write_bytes(b"\n".join(head + body) + b"\n")
+    target = tmp_path / "gnomad.exomes.r2.0.1.sites.vcf.gz"
+    pysam.tabix_compress(str(plain), str(target), force=True)
+    plain.unlink()
+    return target
+
+
+def test_block_span_stops_at_the_next_contig(tmp_path: Path) -> None:
+    from varidex.gnomad.blocks import build_block_index, load_block_index
+
+    data = _whole_genome(tmp_path)
+    build_block_index(data)
+    index = load_block_index(data)
+    assert index is not None
+    size = data.stat().st_size
+    for contig in ("1", "2"):  # not the last contig: never read to the end of the file
+        q = int(index.contigs[contig].first_pos[-1]) + 10
+        first, last, _ = index.span(contig, q, q)
+        assert last - first < size / 4
+    # and the lookups through the block index equal tabix's
+    pysam.tabix_index(str(data), preset="vcf", keep_original=True, force=True)
+    with_blocks = Annotator.open(tmp_path, version="r2.0.1", max_workers=1)
+    assert with_blocks.files.block_indexed
+    res = with_blocks.lookup(["1", "2", "8"], [905610] * 3, ["TG"] * 3, ["T"] * 3)
+    with_blocks.close()
+    assert res.values["ac"].tolist() == [3, 3, 3]
+
+
+def test_damaged_block_index_warns_and_falls_back(fresh_release,  # type: ignore[no-untyped-def]
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    from varidex.gnomad.discovery import index_folder
+
+    folder: Path = fresh_release("r2.1.1-genomes")
+    index_folder(folder)
+    vdx = folder / "gnomad.genomes.r2.1.1.sites.1.vcf.bgz.vdx"
+    vdx.write_bytes(vdx.read_bytes()[:100])  # truncated
+    with caplog.at_level(logging.WARNING, logger="varidex"):
+        a = Annotator.open(folder, version="r2.1.1", dataset="genomes", max_workers=1)
+    res = a.lookup(["1"], [55505599], ["C"], ["G"])
+    a.close()
+    assert res.values["ac"][0] == 1
+    assert "reading through tabix instead" in caplog.text
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("inf", "not a whole number below 2\\*\\*53"),
+    ("99999999999999999999", "not a whole number below 2\\*\\*53"),
+    ("-nan", "non-numeric AC='-nan'"),
+    ("1_0", "non-numeric AC='1_0'"),
+])
+def test_bad_counts_are_errors(tmp_path: Path, value: str, message: str) -> None:
+    src = GNOMAD / "r2.1.1-genomes" / "gnomad.genomes.r2.1.1.sites.1.vcf.bgz"
+    _rewrite(src, tmp_path / src.name, lambda t: t.replace("\tAC=1;", f"\tAC={value};"))
+    a = Annotator.open(tmp_path, version="r2.1.1", dataset="genomes", max_workers=1)
+    with pytest.raises(GnomADFileError, match=message):
+        a.lookup(["1"], [55505599], ["C"], ["G"])
+    a.close()
+
+
+def test_non_utf8_byte_in_input_vcf(gnomad_root: Path, tmp_path: Path) -> None:
+    src = tmp_path / "latin1.vcf"
+    src.write_bytes(b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                    b"1\t55505647\t.\tG\tT\t.\tPASS\tNOTE=caf\xe9\n")
+    out = tmp_path / "o.tsv"
+    assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(out), "-q"]) == 0
+    assert pd.read_csv(out, sep="\t")["gnomad_ac"].tolist() == [2341]

@@ -63,3 +63,31 @@ def test_cli_dataset_exomes_genomes(both: Path, tmp_path: Path) -> None:
     table = pd.read_csv(out, sep="\t")
     assert table["gnomad_ac"].tolist() == [3]
     assert table["gnomad_release"].tolist() == ["r2.1.1/exomes+genomes"]
+
+
+def test_filter_dot_counts_as_pass_when_combined(tmp_path: Path) -> None:
+    """FILTER '.' (no filter applied) is PASS for one dataset, and so in the combination."""
+    import pysam
+
+    data = Path(__file__).parent / "data" / "gnomad"
+    folder = tmp_path / "both"
+    shutil.copytree(data / "r2.1.1-genomes", folder)
+    src = data / "r2.1.1-exomes" / "gnomad.exomes.r2.1.1.sites.X.vcf.bgz"
+    with pysam.BGZFile(str(src), "rb", None) as handle:
+        text = handle.read().decode()
+    lines = text.split("\n")
+    i = next(k for k, ln in enumerate(lines) if ln and not ln.startswith("#"))
+    cols = lines[i].split("\t")
+    cols[6] = "."
+    lines[i] = "\t".join(cols)
+    plain = folder / "x.vcf"
+    plain.write_text("\n".join(lines))
+    target = folder / src.name
+    pysam.tabix_compress(str(plain), str(target))
+    plain.unlink()
+    pysam.tabix_index(str(target), preset="vcf", keep_original=True)
+    with GnomADLoader(folder, dataset="both", version="r2.1.1", max_workers=1) as loader:
+        freq = loader.lookup_variant("X", int(cols[1]), cols[3], cols[4])
+    assert freq is not None
+    assert freq.status == "found"
+    assert freq.filters == "PASS"

@@ -12,7 +12,9 @@ libdeflate (the library htslib itself uses for speed).
 from __future__ import annotations
 
 import bisect
+import logging
 import struct
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +24,10 @@ import numpy as np
 
 from .errors import GnomADFileError
 
+logger = logging.getLogger(__name__)
+
 INDEX_SUFFIX = ".vdx"
-_FORMAT_VERSION = 2
+_FORMAT_VERSION = 3
 _HEADER = struct.Struct("<4BI2BH")  # ID1 ID2 CM FLG MTIME XFL OS XLEN
 _BLOCK_READ = 8 << 20  # bytes read at a time when scanning a whole file
 
@@ -37,6 +41,7 @@ class ContigBlocks:
     first_pos: np.ndarray    # POS of that record
     reach: np.ndarray        # last base covered by any record starting in this or an earlier
                              # block (POS + len(REF) - 1, running maximum)
+    end: int = -1            # block where the next contig starts (-1: the contig ends the file)
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,9 @@ class BlockIndex:
         if j <= i:
             j = i + 1
         # Read through block j: it holds the end of the last record starting before it.
-        last = int(blocks.offsets[j]) if j < len(blocks.offsets) else self.file_size
-        last = _block_end(self.path, last) if j < len(blocks.offsets) else last
+        # Past the contig's last block, that is the block where the next contig starts.
+        stop = int(blocks.offsets[j]) if j < len(blocks.offsets) else blocks.end
+        last = _block_end(self.path, stop) if stop >= 0 else self.file_size
         return int(blocks.offsets[i]), last, int(blocks.starts[i])
 
 
@@ -119,7 +125,7 @@ def scan_lines(path: str, contig: str, span: tuple[int, int, int], wanted_pos: s
             nl = buf.find(b"\n", start)
             if nl < 0:
                 break
-            if buf[start:start + 1] != b"#":
+            if nl > start and buf[start:start + 1] != b"#":
                 seen += 1
                 t1 = buf.find(b"\t", start, nl)
                 t2 = buf.find(b"\t", t1 + 1, nl)
@@ -183,29 +189,34 @@ def build_block_index(data: Path) -> Path:
     """Scan ``data`` once and write its block index beside it (``FILE.vdx``)."""
     stat = data.stat()
     per_contig: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {}
+    ends: dict[str, int] = {}
     carry: bytes | bytearray = b""
     in_line = False
     carry_block = carry_start = 0
-    for block_offset, block in iter_blocks(data):
-        begin = 0
+    try:
+        for block_offset, block in iter_blocks(data):
+            begin = 0
+            if in_line:
+                nl = block.find(b"\n")
+                if nl < 0:
+                    carry += block
+                    continue
+                _note(per_contig, ends, carry + block[:nl], carry_block, carry_start)
+                carry, in_line, begin = b"", False, nl + 1
+            while True:
+                nl = block.find(b"\n", begin)
+                if nl < 0:
+                    if begin < len(block):
+                        carry, in_line = block[begin:], True
+                        carry_block, carry_start = block_offset, begin
+                    break
+                _note(per_contig, ends, block[begin:nl], block_offset, begin)
+                begin = nl + 1
         if in_line:
-            nl = block.find(b"\n")
-            if nl < 0:
-                carry += block
-                continue
-            _note(per_contig, carry + block[:nl], carry_block, carry_start)
-            carry, in_line, begin = b"", False, nl + 1
-        while True:
-            nl = block.find(b"\n", begin)
-            if nl < 0:
-                if begin < len(block):
-                    carry, in_line = block[begin:], True
-                    carry_block, carry_start = block_offset, begin
-                break
-            _note(per_contig, block[begin:nl], block_offset, begin)
-            begin = nl + 1
-    if in_line:
-        _note(per_contig, carry, carry_block, carry_start)
+            _note(per_contig, ends, carry, carry_block, carry_start)
+    except (ValueError, UnicodeDecodeError, deflate.DeflateError) as exc:
+        msg = f"{data}: cannot index ({exc}); is it a complete, sorted, bgzipped VCF?"
+        raise GnomADFileError(msg) from exc
     arrays: dict[str, np.ndarray] = {
         "meta": np.array([_FORMAT_VERSION, stat.st_size, stat.st_mtime_ns], dtype=np.int64)}
     for k, (contig, (offs, starts, poss, reach)) in enumerate(per_contig.items()):
@@ -214,6 +225,7 @@ def build_block_index(data: Path) -> Path:
         arrays[f"c{k}_starts"] = np.array(starts, dtype=np.int64)
         arrays[f"c{k}_first_pos"] = np.array(poss, dtype=np.int64)
         arrays[f"c{k}_reach"] = np.maximum.accumulate(np.array(reach, dtype=np.int64))
+        arrays[f"c{k}_end"] = np.array([ends.get(contig, -1)], dtype=np.int64)
     out = index_path(data)
     tmp = out.with_name(out.name + ".part.npz")
     np.savez(tmp, **arrays)  # type: ignore[arg-type]
@@ -222,17 +234,21 @@ def build_block_index(data: Path) -> Path:
 
 
 def _note(per_contig: dict[str, tuple[list[int], list[int], list[int], list[int]]],
-          line: bytes | bytearray, block_offset: int, start: int) -> None:
-    """Record one line: the first line of each contig in each block is indexed."""
+          ends: dict[str, int], line: bytes | bytearray, block_offset: int,
+          start: int) -> None:
+    """Record one line: the first line of each contig in each block is indexed, and the
+    block where each contig's successor starts."""
     if not line or line[:1] == b"#":
         return
     cols = line.split(b"\t", 4)
     if len(cols) < 5:
         msg = f"malformed record (fewer than 5 columns): {bytes(line[:80])!r}"
-        raise GnomADFileError(msg)
+        raise ValueError(msg)
     contig = cols[0].decode()
     entry = per_contig.get(contig)
     if entry is None:
+        for previous in per_contig:
+            ends.setdefault(previous, block_offset)
         entry = per_contig[contig] = ([], [], [], [])
     offs, starts, poss, reach = entry
     pos = int(cols[1])
@@ -247,31 +263,33 @@ def _note(per_contig: dict[str, tuple[list[int], list[int], list[int], list[int]
 
 
 def load_block_index(data: Path) -> BlockIndex | None:
-    """The block index beside ``data``, or None if there is none or it is stale."""
+    """The block index beside ``data``; None if there is none, or if it is unreadable or was
+    written for another version of the file (then a warning says how to rebuild it, and
+    lookups go through tabix)."""
     path = index_path(data)
     if not path.exists():
         return None
+    problem = ""
     try:
-        with np.load(path) as z:
+        with path.open("rb") as handle, np.load(handle) as z:
             meta = z["meta"]
             contigs = {}
             k = 0
             while f"c{k}_name" in z:
                 contigs[str(z[f"c{k}_name"][0])] = ContigBlocks(
                     z[f"c{k}_offsets"], z[f"c{k}_starts"], z[f"c{k}_first_pos"],
-                    z[f"c{k}_reach"])
+                    z[f"c{k}_reach"], int(z[f"c{k}_end"][0]))
                 k += 1
-    except (OSError, ValueError, KeyError) as exc:
-        msg = f"{path}: unreadable block index ({exc}); rebuild it with `varidex index --force`"
-        raise GnomADFileError(msg) from exc
-    stat = data.stat()
-    if int(meta[0]) != _FORMAT_VERSION:
-        msg = (f"{path}: block index of an older varidex; rebuild it with "
-               f"`varidex index --force {data.parent}`")
-        raise GnomADFileError(msg)
-    if int(meta[0]) != _FORMAT_VERSION or int(meta[1]) != stat.st_size or int(
-            meta[2]) != stat.st_mtime_ns:
-        msg = (f"{path}: the block index was written for another version of {data.name} "
-               f"(size or time differ); rebuild it with `varidex index --force {data.parent}`")
-        raise GnomADFileError(msg)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        problem = f"unreadable ({exc})"
+    if not problem:
+        stat = data.stat()
+        if int(meta[0]) != _FORMAT_VERSION:
+            problem = "written by another varidex version"
+        elif int(meta[1]) != stat.st_size or int(meta[2]) != stat.st_mtime_ns:
+            problem = f"written for another version of {data.name} (size or time differ)"
+    if problem:
+        logger.warning("%s: block index %s; reading through tabix instead. Rebuild it with "
+                       "`varidex index --force %s`", path, problem, data.parent)
+        return None
     return BlockIndex(str(data), stat.st_size, stat.st_mtime_ns, contigs)

@@ -159,7 +159,8 @@ def _filters(results: dict[str, LookupResult], found: dict[str, np.ndarray],
         names: list[str] = []
         for d, r in results.items():
             if found[d][i]:
-                names += [f for f in str(r.values["filters"][i]).split(";") if f != "PASS"]
+                names += [f for f in str(r.values["filters"][i]).split(";")
+                          if f not in ("PASS", ".")]
         if any(found[d][i] for d in results):
             out[i] = ";".join(dict.fromkeys(names)) or "PASS"
     return out

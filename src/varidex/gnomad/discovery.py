@@ -173,10 +173,7 @@ def index_folder(directory: str | Path, *, force: bool = False) -> list[tuple[Pa
 
 
 def _block_index_fresh(path: Path) -> bool:
-    try:
-        return load_block_index(path) is not None
-    except GnomADFileError:
-        return False
+    return load_block_index(path) is not None
 
 
 def index_contigs(path: Path, index: Path) -> list[str]:
@@ -226,7 +223,7 @@ def discover(directory: str | Path, *, version: str | None, dataset: str,
         _check_not_stale(path, index)
         found.indexes[path] = index
         found.min_shift[path] = index_min_shift(index)
-        blocks = load_block_index(path)  # raises if stale
+        blocks = load_block_index(path)  # None (with a warning) if missing or stale
         if blocks is not None:
             found.block_indexes[path] = blocks
         contigs = index_contigs(path, index)

@@ -318,7 +318,8 @@ def _block_index(path: str) -> BlockIndex:
     if index is None:
         index = load_block_index(Path(path))
         if index is None:
-            msg = f"{path}: its block index ({path}.vdx) disappeared; run `varidex index`"
+            msg = (f"{path}: its block index ({path}.vdx) disappeared or changed during the "
+                   "run; run `varidex index --force` and start again")
             raise GnomADFileError(msg)
         _BLOCK_INDEXES[key] = index
     return index

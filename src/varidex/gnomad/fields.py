@@ -215,25 +215,39 @@ def _typed(col: list[str | None], kind: str, key: str, pos: np.ndarray, *,
                                for v in col], dtype=np.float64)
         except ValueError:
             values = _numeric(col, key, pos)
+        else:
+            _check_nan(values, col, key, pos)  # float() also reads "-nan", "NAN", "1_0"
+            for i, v in enumerate(col):
+                if v is not None and "_" in v:
+                    msg = f"non-numeric {key}={v!r}"
+                    raise BadValue(msg, int(pos[i]))
     else:
         values = _numeric(col, key, pos)
     if kind == "int":
-        whole = np.isnan(values) | (values == np.floor(values))
-        if not whole.all():
-            i = int(np.flatnonzero(~whole)[0])
-            msg = f"{key}={col[i]!r} is not a whole number"
+        finite = np.isnan(values) | ((np.abs(values) <= _EXACT) & (values == np.floor(values)))
+        if not finite.all():
+            i = int(np.flatnonzero(~finite)[0])
+            msg = f"{key}={col[i]!r} is not a whole number below 2**53"
             raise BadValue(msg, int(pos[i]))
     return values
+
+
+_EXACT = float(2**53)  # integers above this are not exact as float64
+
+
+def _check_nan(values: np.ndarray, col: list[str | None], key: str, pos: np.ndarray) -> None:
+    """Only missing-value markers may become NaN."""
+    for i in np.flatnonzero(np.isnan(values)):
+        text = col[i]
+        if text is not None and text not in _MISSING:
+            msg = f"non-numeric {key}={text!r}"
+            raise BadValue(msg, int(pos[i]))
 
 
 def _numeric(col: list[str | None], key: str, pos: np.ndarray) -> np.ndarray:
     number = pd.to_numeric(pd.Series(col, dtype=object), errors="coerce")
     values: np.ndarray = number.to_numpy(dtype=np.float64, na_value=np.nan)
-    for i in np.flatnonzero(np.isnan(values)):  # only missing markers may become NaN
-        text = col[i]
-        if text is not None and text not in _MISSING:
-            msg = f"non-numeric {key}={text!r}"
-            raise BadValue(msg, int(pos[i]))
+    _check_nan(values, col, key, pos)
     return values
 
 

@@ -81,7 +81,8 @@ def _records(source: Any, path: str, header_lines: int, batch_rows: int,
         reader = pd.read_csv(
             source, sep="\t", header=None, skiprows=header_lines if path != "-" else 0,
             dtype=str, na_filter=False, quoting=csv.QUOTE_NONE, chunksize=batch_rows,
-            engine="c", compression="gzip" if path != "-" and _is_gzip(path) else None)
+            engine="c", encoding_errors="replace",
+            compression="gzip" if path != "-" and _is_gzip(path) else None)
         with reader:
             for chunk in reader:
                 if chunk.shape[1] < 5:
