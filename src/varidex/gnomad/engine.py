@@ -199,9 +199,14 @@ def find_hits(task: ChunkTask) -> ChunkHits:
             first_base.setdefault(raw_pos, ref[:1].upper())
             alts = cols[4].split(",")
             for alt_index, alt in enumerate(alts):
-                p, r, a, skip = normalize_variant(raw_pos, ref, alt)
-                key = (p, r, a)
-                if skip is not None or key not in wanted:
+                if len(ref) == 1 and len(alt) == 1 and ref.isupper() and alt.isupper():
+                    key = (raw_pos, ref, alt)  # an SNV is already minimal ('*' fails isupper)
+                else:
+                    p, r, a, skip = normalize_variant(raw_pos, ref, alt)
+                    if skip is not None:
+                        continue
+                    key = (p, r, a)
+                if key not in wanted:
                     continue
                 if key in hits:
                     duplicates += 1
