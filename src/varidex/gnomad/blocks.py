@@ -270,24 +270,23 @@ def load_block_index(data: Path) -> BlockIndex | None:
     if not path.exists():
         return None
     problem = ""
+    contigs: dict[str, ContigBlocks] = {}
+    stat = data.stat()
     try:
         with path.open("rb") as handle, np.load(handle) as z:
             meta = z["meta"]
-            contigs = {}
+            if int(meta[0]) != _FORMAT_VERSION:
+                problem = "written by another varidex version"
+            elif int(meta[1]) != stat.st_size or int(meta[2]) != stat.st_mtime_ns:
+                problem = f"written for another version of {data.name} (size or time differ)"
             k = 0
-            while f"c{k}_name" in z:
+            while not problem and f"c{k}_name" in z:
                 contigs[str(z[f"c{k}_name"][0])] = ContigBlocks(
                     z[f"c{k}_offsets"], z[f"c{k}_starts"], z[f"c{k}_first_pos"],
                     z[f"c{k}_reach"], int(z[f"c{k}_end"][0]))
                 k += 1
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         problem = f"unreadable ({exc})"
-    if not problem:
-        stat = data.stat()
-        if int(meta[0]) != _FORMAT_VERSION:
-            problem = "written by another varidex version"
-        elif int(meta[1]) != stat.st_size or int(meta[2]) != stat.st_mtime_ns:
-            problem = f"written for another version of {data.name} (size or time differ)"
     if problem:
         logger.warning("%s: block index %s; reading through tabix instead. Rebuild it with "
                        "`varidex index --force %s`", path, problem, data.parent)
