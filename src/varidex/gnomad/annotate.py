@@ -153,11 +153,13 @@ class Annotator:
 
     def lookup(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
                alt: Sequence[object], *, show_progress: bool = False,
-               no_data_chroms: frozenset[str] = frozenset()) -> LookupResult:
+               no_data_chroms: frozenset[str] = frozenset(),
+               progress: Any = None) -> LookupResult:
         """Look up parallel sequences of variants (1-based positions).
 
         ``no_data_chroms`` are canonical chromosomes to report as ``no_data`` whatever the
         release holds (an input's hg19 chrM, which is not gnomAD's rCRS sequence).
+        ``progress``: a tqdm bar to advance instead of showing one of this call's own.
         """
         started = time.perf_counter()
         n = len(chrom)
@@ -172,8 +174,10 @@ class Annotator:
         total = sum(len(t.pos) for t in tasks)
         unit = max(200, min(20_000, total // (8 * self.workers) or 1))
         codes = np.array(STATUSES, dtype=object)
-        with tqdm(total=total, unit="variant", disable=None if show_progress else True,
-                  delay=0.5, dynamic_ncols=True, desc="gnomAD lookup") as bar:
+        hide = None if show_progress and progress is None else True
+        with tqdm(total=total, unit=" variants", unit_scale=True, disable=hide, delay=0.5,
+                  dynamic_ncols=True, desc="gnomAD lookup") as own:
+            bar = own if progress is None else progress
             for res in self._executor(n).run(iter(tasks), unit_queries=unit):
                 # Place the chunk's columns by row number: one numpy step per column.
                 status[res.rows] = codes[res.status]

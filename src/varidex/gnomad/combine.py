@@ -78,9 +78,12 @@ class CombinedAnnotator:
             p.close()
 
     def lookup(self, chrom: Any, pos: Any, ref: Any, alt: Any, *, show_progress: bool = False,
-               no_data_chroms: frozenset[str] = frozenset()) -> LookupResult:
-        results = {d: a.lookup(chrom, pos, ref, alt, show_progress=show_progress,
-                               no_data_chroms=no_data_chroms) for d, a in self.parts.items()}
+               no_data_chroms: frozenset[str] = frozenset(), progress: Any = None) -> LookupResult:
+        # A shared bar advances with the first dataset only, so it counts each variant once.
+        results = {d: a.lookup(chrom, pos, ref, alt, show_progress=show_progress and k == 0,
+                               no_data_chroms=no_data_chroms,
+                               progress=progress if k == 0 else None)
+                   for k, (d, a) in enumerate(self.parts.items())}
         combined = combine_results(results)
         for s, k in combined.counts().items():
             self.totals[s] += k

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -121,12 +122,13 @@ def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
 
 
 def annotate_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *,
-                   show_progress: bool, where: str = "input") -> tuple[pd.DataFrame, LookupResult]:
+                   show_progress: bool, where: str = "input",
+                   progress: Any = None) -> tuple[pd.DataFrame, LookupResult]:
     chrom, pos, ref, alt = variant_columns(frame, where=where)
     no_data = check_contigs(annotator, frame.attrs.get("contig_lengths", {}), where)
     try:
         result = annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress,
-                                  no_data_chroms=no_data)
+                                  no_data_chroms=no_data, progress=progress)
     except InputFormatError as exc:
         if exc.path is not None:
             raise
@@ -154,16 +156,16 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
     rows = absent_indels = 0
     batches = iter_variants(input_path, input_format, batch_rows=batch_rows)
     with AtomicOutput(output_path) as out, tqdm(
-            unit="variant", disable=None if show_progress else True, delay=0.5,
+            unit=" variants", unit_scale=True, disable=None if show_progress else True,
+            delay=0.5,
             dynamic_ncols=True, desc="gnomAD lookup") as bar:
         for batch in batches:
             annotated, result = annotate_frame(annotator, batch, show_progress=False,
-                                               where=input_path)
+                                               where=input_path, progress=bar)
             out.write_frame(annotated, sep=sep, header=rows == 0)
             rows += len(batch)
             counts.update(result.counts())
             absent_indels += _absent_indels(annotated)
-            bar.update(len(batch))
     if absent_indels and getattr(annotator, "reference", None) is None:
         logger.warning("%d indels are absent from gnomAD; gnomAD's indels are left-aligned, "
                        "so an indel written further right in a repeat is missed without "
