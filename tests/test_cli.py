@@ -135,3 +135,25 @@ def test_csv_output_quotes_cells_that_need_it(gnomad_root: Path, tmp_path: Path)
     table = pd.read_csv(out)
     assert table["note"].tolist() == ['PCSK9, "gain" of function']
     assert table["gnomad_ac"].tolist() == [2341]
+
+
+def test_stdin_gzipped_vcf_and_csv_are_recognised(gnomad_root: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import gzip
+    import io
+
+    vcf = gzip.compress((INPUTS / "ashk-trio.pcsk9.vcf").read_bytes())
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(vcf)))
+    assert main(["annotate", "-", "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-q"]) == 0
+    out = capsys.readouterr()
+    rows = [r.split("\t") for r in out.out.splitlines()]
+    assert rows[0][:5] == ["chromosome", "position", "id", "ref_allele", "alt_allele"]
+    assert len(rows) == 19
+    assert "18 variants, 2 found (2 PASS, 0 non-PASS)" in out.err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("chrom,pos,ref,alt\n1,55505647,G,T\n"))
+    assert main(["annotate", "-", "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-q"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[1].split("\t")[4:6] == ["0.0119305", "2341"]

@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     ann = sub.add_parser("annotate", formatter_class=fmt,
                          help="add gnomAD frequencies to a VCF, CSV or TSV of variants",
                          description="Add gnomad_* columns to every row of INPUT "
-                                     "(VCF, VCF.gz, CSV or TSV; '-' = stdin as TSV).")
+                                     "(VCF, VCF.gz, CSV or TSV; '-' = stdin, format told from "
+                                     "its first line, gzip allowed).")
     ann.add_argument("input", help="variants: .vcf, .vcf.gz, .csv, .tsv/.txt, or - for stdin")
     ann.add_argument("--gnomad-dir", required=True,
                      help="folder with the gnomAD sites VCFs (.vcf.bgz + .tbi/.csi)")
@@ -91,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="gnomAD release, e.g. r2.1.1, v3.1.2, v4.1 (default: detect "
                           "from the files' header)")
     ann.add_argument("-o", "--output", default="-",
-                     help="output .tsv or .csv (by suffix); - = TSV on stdout")
+                     help="output .tsv or .csv (by suffix; .gz after it = bgzip); - = TSV on "
+                          "stdout")
     ann.add_argument("--input-format", choices=("vcf", "csv", "tsv"), default=None,
                      help="input format (default: from the file name)")
     ann.add_argument("--no-auto-index", action="store_true",
@@ -109,9 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write fine CSI indexes (1 kb bins) beside gnomAD files",
                          description="Write a CSI index with 1 kb bins (like `tabix --csi -m "
                                      "10 -p vcf FILE`) beside every .vcf.bgz/.vcf.gz in DIR "
-                                     "that lacks one. Lookups of few variants in fat gnomAD "
-                                     "rows are several times faster than with tabix's 16 kb "
-                                     ".tbi windows. Data files are not modified.")
+                                     "that lacks one, and varidex's block index (FILE.vdx), "
+                                     "which lets lookups read only the BGZF blocks they need. "
+                                     "Data files are not modified.")
     idx.add_argument("directory", help="folder of gnomAD sites files")
     idx.add_argument("--force", action="store_true", help="rebuild existing CSI indexes too")
     idx.set_defaults(func=_run_index)

@@ -62,8 +62,8 @@ class MissingIndexError(GnomADError):
     def __init__(self, path: Path) -> None:
         super().__init__(
             f"{path}: no index (.tbi or .csi) beside this file; build one with "
-            f"`varidex index {path.parent}` (or `tabix -p vcf {path}`), "
-            "or pass auto_index=True"
+            f"`varidex index {path.parent}` (or `tabix -p vcf {path}`), or let varidex "
+            "write one (drop --no-auto-index; auto_index=True in Python)"
         )
         self.path = path
 

@@ -19,6 +19,7 @@ from .contigs import HG19_CHRM_LENGTH, normalize_chrom
 from .errors import BuildMismatchError, InputFormatError
 from .formats import guess_format
 from .formats.delimited import AtomicOutput, iter_delimited
+from .formats.stdin import stdin_format
 from .formats.vcf import iter_vcf
 from .frames import variant_columns
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
@@ -43,7 +44,8 @@ class RunSummary:
             NO_DATA, 0)
         rate = self.variants / self.seconds if self.seconds > 0 else float("inf")
         return (f"varidex: {self.variants} variants, {found} found "
-                f"({self.counts.get(FOUND_NON_PASS, 0)} non-PASS), "
+                f"({self.counts.get(FOUND, 0)} PASS, {self.counts.get(FOUND_NON_PASS, 0)} "
+                "non-PASS), "
                 f"{self.counts.get('absent', 0)} absent, {self.counts.get(NO_DATA, 0)} no data, "
                 f"{skipped} skipped; {self.seconds:.2f} s ({rate:,.0f} variants/s); "
                 f"gnomAD {self.release}; output {self.output}")
@@ -59,7 +61,7 @@ NOT_YET = (".vcf", ".bcf", ".parquet", ".xlsx", ".xls", ".json")
 def iter_variants(path: str, fmt: str | None = None, *,
                   batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
     """Batches of a VCF, CSV or TSV of variants (format from ``fmt`` or the file name)."""
-    kind = fmt or guess_format(path)
+    kind = fmt or (stdin_format() if path == "-" else guess_format(path))
     if path != "-" and Path(path).is_dir():
         msg = "is a directory, not a variants file"
         raise InputFormatError(msg, path=path)
@@ -167,7 +169,7 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
             counts.update(result.counts())
             absent_indels += _absent_indels(annotated)
     if absent_indels and getattr(annotator, "reference", None) is None:
-        logger.warning("%d indels are absent from gnomAD; gnomAD's indels are left-aligned, "
+        logger.warning("%d indel(s) absent from gnomAD; gnomAD's indels are left-aligned, "
                        "so an indel written further right in a repeat is missed without "
                        "--reference FASTA", absent_indels)
     duplicates = sum(a.totals["duplicate_gnomad_keys"]

@@ -17,20 +17,22 @@ import pysam
 from ..errors import InputFormatError, OutputError
 from ..frames import find_columns
 from ..keys import MAX_POSITION
+from .stdin import stdin_bytes
 
 
 def iter_delimited(path: str, *, sep: str,
                    batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
     """A CSV or TSV of variants in batches; every column is kept, as text. Cells with several
     ALT alleles (``"A,G"``) become one row per ALT, with ``input_row`` and ``alt_index``."""
-    source = sys.stdin if path == "-" else path
+    source: Any = stdin_bytes() if path == "-" else path
     if path != "-" and not Path(path).exists():
         msg = "no such file"
         raise InputFormatError(msg, path=path)
     kind = "CSV" if sep == "," else "TSV"
     try:
         with pd.read_csv(source, sep=sep, dtype=str, keep_default_na=False,
-                         skip_blank_lines=True, chunksize=batch_rows) as reader:
+                         skip_blank_lines=True, chunksize=batch_rows,
+                         encoding_errors="replace") as reader:
             before = 0
             names: dict[str, str] | None = None
             for frame in reader:

@@ -6,7 +6,6 @@ import csv
 import gzip
 import io
 import re
-import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pandas as pd
 
 from ..errors import InputFormatError
 from ..keys import MAX_POSITION
+from .stdin import stdin_text
 
 _CONTIG = re.compile(r"^##contig=<ID=([^,>]+)(?:,.*?length=(\d+))?")
 VCF_COLUMNS = ("chromosome", "position", "id", "ref_allele", "alt_allele", "qual", "filter")
@@ -24,7 +24,7 @@ VCF_COLUMNS = ("chromosome", "position", "id", "ref_allele", "alt_allele", "qual
 
 def _open_text(path: str) -> IO[str]:
     if path == "-":
-        return sys.stdin
+        return stdin_text()
     p = Path(path)
     if not p.exists():
         msg = "no such file"
@@ -70,7 +70,7 @@ def iter_vcf(path: str, *, batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
         msg = f"cannot read ({exc}); is the file complete?"
         raise InputFormatError(msg, path=path) from exc
     finally:
-        if handle is not sys.stdin:
+        if path != "-":
             handle.close()
 
 

@@ -1,0 +1,46 @@
+"""Standard input as a binary stream, gunzipped when it is gzip or bgzip, with a peek at its
+first bytes so the format can be told without a file name."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+from typing import IO, cast
+
+_STDIN: tuple[object, io.BufferedReader] | None = None
+
+
+def stdin_bytes() -> io.BufferedReader:
+    """Standard input, decompressed if it starts with the gzip magic (one stream per
+    ``sys.stdin``: the format peek and the reader share it)."""
+    global _STDIN
+    if _STDIN is not None and _STDIN[0] is sys.stdin:
+        return _STDIN[1]
+    buffer = getattr(sys.stdin, "buffer", None)
+    raw: IO[bytes] = buffer if buffer is not None else io.BytesIO(sys.stdin.read().encode())
+    reader = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(
+        cast("io.RawIOBase", raw))
+    if reader.peek(2)[:2] == b"\x1f\x8b":
+        reader = io.BufferedReader(cast("io.RawIOBase", gzip.GzipFile(fileobj=reader)))
+    _STDIN = (sys.stdin, reader)
+    return reader
+
+
+def stdin_format() -> str:
+    """``vcf``, ``csv`` or ``tsv`` from the first line of standard input.
+
+    A VCF starts with ``##fileformat=VCF`` or ``#CHROM``; a first line with commas and no
+    tab is CSV; anything else is read as TSV.
+    """
+    head = stdin_bytes().peek(4096)[:4096]
+    first = head.split(b"\n", 1)[0]
+    if first.startswith((b"##fileformat=VCF", b"#CHROM")):
+        return "vcf"
+    if b"," in first and b"\t" not in first:
+        return "csv"
+    return "tsv"
+
+
+def stdin_text() -> IO[str]:
+    return io.TextIOWrapper(stdin_bytes(), encoding="utf-8", errors="replace")
