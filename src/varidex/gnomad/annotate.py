@@ -127,7 +127,7 @@ class Annotator:
     def release_key(self) -> str:
         return self.files.release.key
 
-    @property
+    @cached_property
     def spec(self) -> FieldSpec:
         return FieldSpec.from_files(self.files)
 

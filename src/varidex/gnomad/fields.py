@@ -35,8 +35,11 @@ class FieldSpec:
         rel = files.release
         names = tuple(rel.fields)
         kinds = tuple(_kind(n) for n in names)
-        return cls(names, tuple(rel.fields[n] for n in names), kinds, files.per_allele,
-                   rel.faf_groups, rel.build)
+        raw = tuple(rel.fields[n] for n in names)
+        faf = {f"faf{p}_{g}" for g in rel.faf_groups for p in ("95", "99")}
+        # Only the wanted keys' Number=A flags: the spec travels with every work unit.
+        per_allele = files.per_allele & (set(raw) | faf)
+        return cls(names, raw, kinds, frozenset(per_allele), rel.faf_groups, rel.build)
 
     @cached_property
     def wanted(self) -> tuple[str, ...]:
