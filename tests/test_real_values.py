@@ -161,3 +161,30 @@ def test_release_detected_from_header(gnomad_root: Path, folder: str, dataset: s
     annotator = Annotator.open(gnomad_root / folder, version=None, dataset=dataset,
                                auto_index=False)
     assert annotator.files.release.key == release
+
+
+def test_v41_joint_fields_map(tmp_path: Path) -> None:
+    """v4.1 joint: the *_joint fields, read from the real v4.0 exomes excerpt (which carries
+    the joint exomes+genomes fields of v4.0) named as a joint file."""
+    import shutil
+
+    import pysam
+
+    src = Path(__file__).parent / "data" / "gnomad" / "v4.0-exomes" / \
+        "gnomad.exomes.v4.0.sites.chr1.vcf.bgz"
+    for suffix in ("", ".tbi"):
+        shutil.copy(str(src) + suffix, tmp_path / f"gnomad.joint.v4.1.sites.chr1.vcf.bgz{suffix}")
+    with pysam.TabixFile(str(src)) as tbx:
+        record = next(ln for ln in tbx.fetch("chr1")
+                      if "\t55039931\t" in ln and "\tG\tA\t" in ln).split("\t")
+    info = dict(kv.split("=", 1) for kv in record[7].split(";") if "=" in kv)
+    a = Annotator.open(tmp_path, version="v4.1", dataset="joint", max_workers=1)
+    res = a.lookup(["1"], [55039931], ["G"], ["A"])
+    a.close()
+    assert res.status[0] == "found"
+    assert res.values["ac"][0] == int(info["AC_joint"])
+    assert res.values["an"][0] == int(info["AN_joint"])
+    assert (res.values["ac"][0], res.values["an"][0]) == (215, 1571614)  # not exomes' 205
+    assert res.values["af"][0] == pytest.approx(float(info["AF_joint"]), rel=1e-9)
+    assert res.values["grpmax"][0] == info["grpmax_joint"]
+    assert res.values["faf95_max"][0] == pytest.approx(float(info["fafmax_faf95_max_joint"]))
