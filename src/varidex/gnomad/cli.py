@@ -57,11 +57,12 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive, default=None,
                    help="worker processes (default: all CPUs; 1 = in this process)")
     p.add_argument("--max-gap", type=_positive, default=None,
-                   help="start a new fetch when queries are more than this many bp apart "
-                        "(default: one index bin: 1024 with varidex's CSI index, 16384 "
-                        "with a .tbi)")
+                   help="without a block index: start a new fetch when queries are more than "
+                        "this many bp apart (default: one index bin: 1024 with varidex's CSI "
+                        "index, 16384 with a .tbi); given, it also replaces block-based "
+                        "chunking")
     p.add_argument("--chunk-size", type=_positive, default=DEFAULT_CHUNK_SIZE,
-                   help="most queries in one fetch (one work unit)")
+                   help="most queries in one chunk (one read of the file)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (the summary line is always printed)")
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -108,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     ann.set_defaults(func=_run_annotate)
 
     idx = sub.add_parser("index", formatter_class=fmt,
-                         help="write fine CSI indexes (1 kb bins) beside gnomAD files",
+                         help="write fine CSI and block indexes beside gnomAD files",
                          description="Write a CSI index with 1 kb bins (like `tabix --csi -m "
                                      "10 -p vcf FILE`) beside every .vcf.bgz/.vcf.gz in DIR "
                                      "that lacks one, and varidex's block index (FILE.vdx), "
