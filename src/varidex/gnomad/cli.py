@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     ann.add_argument("--reference", default=None,
                      help="indexed FASTA of the input's build: left-align indels before "
                           "matching (gnomAD's indels are left-aligned)")
+    ann.add_argument("--strict", action="store_true",
+                     help="stop with an error at the first record with a non-DNA allele or an "
+                          "unknown contig (default: give it a status, warn about the first "
+                          "10 and count them all)")
     ann.add_argument("--allow-ref-mismatch", action="store_true",
                      help="go on when the input's REF alleles or contig lengths say it is on "
                           "another build than the gnomAD release")
@@ -148,7 +152,7 @@ def _run_annotate(args: argparse.Namespace) -> int:
     try:
         summary = annotate_file(annotator, args.input, args.output,
                                 input_format=args.input_format,
-                                show_progress=_show_progress(args))
+                                show_progress=_show_progress(args), strict=args.strict)
     finally:
         annotator.close()
     print(summary.line(), file=sys.stderr)

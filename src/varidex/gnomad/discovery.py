@@ -73,6 +73,7 @@ def read_header(path: Path) -> HeaderInfo:
         msg = (f"{path}: gzip-compressed but not bgzip (block gzip), so it cannot be indexed "
                f"or searched; recompress it: `zcat {path} | bgzip > NEW && mv NEW {path}`")
         raise GnomADFileError(msg)
+    _check_complete(path)
     try:
         with pysam.BGZFile(str(path), "rb", None) as handle:
             for raw in handle:
@@ -95,6 +96,24 @@ def read_header(path: Path) -> HeaderInfo:
                "bgzip-compressed? Re-download it, or recompress with `bgzip`")
         raise GnomADFileError(msg) from exc
     return HeaderInfo(info, contigs)
+
+
+#: The empty BGZF block every complete bgzip file ends with (SAM/BAM spec, section 4.1.2).
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+
+
+def _check_complete(path: Path) -> None:
+    """A bgzip file without its end-of-file block was cut short (a half-finished download):
+    records past the cut would silently read as absent."""
+    with path.open("rb") as probe:
+        probe.seek(max(0, path.stat().st_size - len(BGZF_EOF)))
+        tail = probe.read()
+    if tail != BGZF_EOF:
+        msg = (f"{path}: truncated: the file does not end with bgzip's end-of-file block, so "
+               "it was cut short (an interrupted download?) and variants past the cut would "
+               "wrongly read as absent; download it again and compare its size or checksum "
+               "with the source")
+        raise GnomADFileError(msg)
 
 
 def find_index(path: Path) -> Path | None:

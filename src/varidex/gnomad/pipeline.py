@@ -23,6 +23,7 @@ from .formats.stdin import stdin_format
 from .formats.vcf import iter_vcf
 from .frames import variant_columns
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
+from .problems import RecordProblems
 from .releases import CHR1_LENGTH
 
 logger = logging.getLogger(__name__)
@@ -149,13 +150,18 @@ def _absent_indels(frame: pd.DataFrame) -> int:
 
 def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                   input_format: str | None = None, output_format_: str | None = None,
-                  show_progress: bool = False, batch_rows: int = BATCH_ROWS) -> RunSummary:
-    """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches."""
+                  show_progress: bool = False, batch_rows: int = BATCH_ROWS,
+                  strict: bool = False) -> RunSummary:
+    """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches.
+
+    Records with a non-DNA allele or an unknown contig get a status and (the first few) a
+    warning; with ``strict`` the first one is an error and nothing is written."""
     started = time.perf_counter()
     kind = output_format(output_path, output_format_)
     sep = "," if kind == "csv" else "\t"
     counts: Counter[str] = Counter()
     rows = absent_indels = 0
+    problems = RecordProblems(input_path, strict=strict)
     batches = iter_variants(input_path, input_format, batch_rows=batch_rows)
     with AtomicOutput(output_path) as out, tqdm(
             unit=" variants", unit_scale=True, disable=None if show_progress else True,
@@ -164,10 +170,12 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
         for batch in batches:
             annotated, result = annotate_frame(annotator, batch, show_progress=False,
                                                where=input_path, progress=bar)
+            problems.check(annotated, rows_before=rows)
             out.write_frame(annotated, sep=sep, header=rows == 0)
             rows += len(batch)
             counts.update(result.counts())
             absent_indels += _absent_indels(annotated)
+    problems.finish()
     if absent_indels and getattr(annotator, "reference", None) is None:
         logger.warning("%d indel(s) absent from gnomAD; gnomAD's indels are left-aligned, "
                        "so an indel written further right in a repeat is missed without "
