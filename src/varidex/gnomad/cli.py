@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -200,8 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="varidex: %(message)s", stream=sys.stderr)
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.func(args))
+    except _Terminated:
+        print("error: terminated (SIGTERM); no output was written", file=sys.stderr)
+        return 143
     except VaridexError as exc:
         if args.debug:
             raise
@@ -216,6 +221,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C so temporary outputs are removed on the way out."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def entry_point() -> None:

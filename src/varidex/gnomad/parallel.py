@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -21,6 +22,23 @@ from .errors import VaridexError, WorkerError
 def run_unit(tasks: list[ChunkTask]) -> list[ChunkResult]:
     """Run several chunks in one worker call; their columns travel back as one result."""
     return [run_chunks(tasks)]
+
+
+def _worker_signals() -> None:
+    """Workers leave Ctrl-C to the main process (which stops the pool and removes its
+    temporary output) and die quietly on SIGTERM, whatever handlers the parent had."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _where(unit: list[ChunkTask]) -> str:
+    if len(unit) == 1:
+        return f"chunk {unit[0].describe()}"
+    first, last = unit[0], unit[-1]
+    if first.path == last.path:
+        return (f"{len(unit)} chunks of {first.path} ({first.contig}:{first.start0 + 1} to "
+                f"{last.contig}:{last.end}, {sum(len(t.pos) for t in unit)} variants)")
+    return f"{len(unit)} chunks from {first.describe()} to {last.describe()}"
 
 
 def _units(tasks: Iterable[ChunkTask], unit_queries: int) -> Iterator[list[ChunkTask]]:
@@ -78,11 +96,14 @@ class ProcessExecutor:
         self.in_flight = in_flight or 3 * workers
         self._fn = fn or run_unit
         self._pool: ProcessPoolExecutor | None = None
+        self._seen: dict[int, multiprocessing.process.BaseProcess] = {}
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             ctx = multiprocessing.get_context(self.start_method)
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                             initializer=_worker_signals)
+            self._seen = {}
         return self._pool
 
     def run(self, tasks: Iterable[ChunkTask], *,
@@ -100,33 +121,52 @@ class ProcessExecutor:
                     if unit is None:
                         exhausted = True
                         break
-                    pending[pool.submit(self._fn, unit)] = unit
+                    try:
+                        pending[pool.submit(self._fn, unit)] = unit
+                        self._seen.update(getattr(pool, "_processes", None) or {})
+                    except BrokenProcessPool as exc:  # died while idle (between batches)
+                        raise self._died(unit, len(pending), when="before sending") from exc
                 if not pending:
                     return
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     unit = pending.pop(future)
-                    yield from self._result(future, unit)
+                    yield from self._result(future, unit, len(pending))
         finally:
             for future in pending:
                 future.cancel()
 
-    def _result(self, future: Future[list[ChunkResult]],
-                unit: list[ChunkTask]) -> list[ChunkResult]:
-        where = unit[0].describe() if len(unit) == 1 else (
-            f"{len(unit)} chunks from {unit[0].describe()} to {unit[-1].describe()}")
+    def _result(self, future: Future[list[ChunkResult]], unit: list[ChunkTask],
+                others: int) -> list[ChunkResult]:
         try:
             return future.result()
         except BrokenProcessPool as exc:
-            self._discard_pool()
-            msg = (f"a worker process died while annotating {where} (killed, or out of "
-                   "memory?); no output was written. Retry with fewer workers")
-            raise WorkerError(msg) from exc
+            raise self._died(unit, others, when="while annotating") from exc
         except VaridexError:
             raise
         except Exception as exc:
-            msg = f"a worker failed on {where}: {type(exc).__name__}: {exc}"
+            msg = f"a worker failed on {_where(unit)}: {type(exc).__name__}: {exc}"
             raise WorkerError(msg) from exc
+
+    def _died(self, unit: list[ChunkTask], others: int, *, when: str) -> WorkerError:
+        """The error for a pool whose worker died; the pool is discarded."""
+        how = "died"
+        codes = [p.exitcode for p in self._seen.values() if p.exitcode not in (None, 0)]
+        # the pool ends the surviving workers with SIGTERM: name the first death's cause
+        codes.sort(key=lambda code: code == -signal.SIGTERM)
+        if codes and codes[0] < 0:
+            try:
+                how = f"was killed by {signal.Signals(-codes[0]).name}"
+            except ValueError:
+                how = f"was killed by signal {-codes[0]}"
+        elif codes:
+            how = f"exited with code {codes[0]}"
+        self._discard_pool()
+        also = f" (and {others} other work unit(s) in flight)" if others else ""
+        msg = (f"a worker process {how} {when} {_where(unit)}{also}; killed, or out of "
+               "memory? The lookup was stopped with no partial result; run again, with fewer "
+               "--workers if memory is short")
+        return WorkerError(msg)
 
     def _discard_pool(self) -> None:
         if self._pool is not None:

@@ -105,12 +105,16 @@ class AtomicOutput:
         except OSError as exc:
             msg = f"cannot write into {folder} ({exc.strerror}); choose a writable folder"
             raise OutputError(msg, path=path) from exc
-        os.close(fd)
-        self._tmp = Path(tmp)
-        if path.endswith((".gz", ".bgz")):
-            self.handle = pysam.BGZFile(tmp, "wb", None)  # bgzip: readable by gzip and tabix
-        else:
-            self.handle = self._tmp.open("wb")
+        try:
+            os.close(fd)
+            self._tmp = Path(tmp)
+            if path.endswith((".gz", ".bgz")):
+                self.handle = pysam.BGZFile(tmp, "wb", None)  # bgzip: gzip and tabix read it
+            else:
+                self.handle = self._tmp.open("wb")
+        except BaseException:  # Ctrl-C here too must not leave the temporary file behind
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def __enter__(self) -> AtomicOutput:
         return self

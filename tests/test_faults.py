@@ -1,0 +1,157 @@
+"""Faults during a run: a worker process killed, an exception in a worker, Ctrl-C. Each ends
+the run with a clear error and leaves no output file, never missing rows or a hang.
+
+Real processes and real signals: the workers of a real process pool are killed with SIGKILL,
+and the CLI, run as a child process, gets SIGINT as a terminal's Ctrl-C would send it."""
+
+from __future__ import annotations
+
+import gzip
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from varidex.gnomad.annotate import Annotator
+from varidex.gnomad.errors import GnomADFileError, WorkerError
+
+GENERATED = Path(__file__).parent / "data" / "generated"
+RELEASE = GENERATED / "r2.1.1-exomes"
+QUERIES = GENERATED / "queries-r2.1.1.1000.vcf.gz"
+CLI = "from varidex.gnomad.cli import entry_point; entry_point()"
+
+
+def _queries() -> tuple[list[str], list[int], list[str], list[str]]:
+    chrom, pos, ref, alt = [], [], [], []
+    with gzip.open(QUERIES, "rt") as handle:
+        for line in handle:
+            if line.startswith("#"):
+                continue
+            f = line.split("\t")
+            for a in f[4].split(","):
+                chrom.append(f[0])
+                pos.append(int(f[1]))
+                ref.append(f[3])
+                alt.append(a)
+    return chrom, pos, ref, alt
+
+
+def _big_input(path: Path, copies: int) -> None:
+    """The 1000 generated queries repeated: a long run against a small release."""
+    with gzip.open(QUERIES, "rt") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    header = [ln for ln in lines if ln.startswith("#")]
+    body = [ln for ln in lines if not ln.startswith("#")]
+    path.write_text("".join(header) + "".join(body) * copies)
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(t) for t in text]
+    return found
+
+
+def test_worker_killed_between_lookups_is_an_error(tmp_path: Path) -> None:
+    annotator = Annotator.open(RELEASE, version="r2.1.1", max_workers=2)
+    chrom, pos, ref, alt = _queries()
+    try:
+        first = annotator.lookup(chrom, pos, ref, alt)
+        assert (first.status == "found").sum() > 300
+        workers = multiprocessing.active_children()
+        assert workers, "the lookup ran in worker processes"
+        os.kill(workers[0].pid, signal.SIGKILL)  # type: ignore[arg-type]
+        workers[0].join(5)
+        time.sleep(0.2)  # the pool's manager thread notices the death
+        with pytest.raises(WorkerError, match=r"worker process was killed by SIGKILL .*chunk"):
+            annotator.lookup(chrom, pos, ref, alt)
+        again = annotator.lookup(chrom, pos, ref, alt)  # a new pool serves the next lookup
+        assert again.status.tolist() == first.status.tolist()
+    finally:
+        annotator.close()
+
+
+def test_exception_in_a_worker_surfaces_with_its_cause(tmp_path: Path) -> None:
+    folder = tmp_path / "gnomad"
+    folder.mkdir()
+    for f in RELEASE.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    annotator = Annotator.open(folder, version="r2.1.1", max_workers=2)
+    chrom, pos, ref, alt = _queries()
+    (folder / "gnomad.exomes.r2.1.1.sites.22.vcf.bgz").unlink()  # gone after the open
+    try:
+        with pytest.raises((WorkerError, GnomADFileError),
+                           match=r"sites\.22\.vcf\.bgz: cannot open .*not found"):
+            annotator.lookup(chrom, pos, ref, alt)
+    finally:
+        annotator.close()
+
+
+def _start_cli(tmp_path: Path, copies: int, workers: int) -> tuple[subprocess.Popen[str], Path]:
+    src = tmp_path / "in.vcf"
+    _big_input(src, copies)
+    out = tmp_path / "out.tsv"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, "annotate", str(src), "--gnomad-dir", str(RELEASE),
+         "-o", str(out), "--workers", str(workers), "-q"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        start_new_session=True)
+    return proc, out
+
+
+def _wait_for(check, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > end:
+            pytest.fail("the run did not reach the expected state in time")
+        time.sleep(0.01)
+
+
+def test_worker_killed_mid_run_ends_with_an_error_and_no_output(tmp_path: Path) -> None:
+    proc, out = _start_cli(tmp_path, copies=600, workers=2)
+    _wait_for(lambda: proc.poll() is not None or len(_children(proc.pid)) >= 2)
+    assert proc.poll() is None, "the run ended before a worker could be killed"
+    os.kill(_children(proc.pid)[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    assert proc.returncode == 1
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("error: a worker process was killed by SIGKILL while "
+                                "annotating "), err
+    assert "vcf.bgz" in lines[-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_leaves_no_output(tmp_path: Path, workers: int) -> None:
+    proc, out = _start_cli(tmp_path, copies=600, workers=workers)
+    _wait_for(lambda: proc.poll() is not None or any(
+        p.name.startswith(".out.tsv.") for p in tmp_path.iterdir()))
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    os.kill(proc.pid, signal.SIGTERM)  # what `kill PID` or a batch scheduler sends
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "error: terminated (SIGTERM); no output was written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_leaves_no_output(tmp_path: Path, workers: int) -> None:
+    proc, out = _start_cli(tmp_path, copies=600, workers=workers)
+    # wait until the output's temporary file exists: the run is under way
+    _wait_for(lambda: proc.poll() is not None or any(
+        p.name.startswith(".out.tsv.") for p in tmp_path.iterdir()))
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "error: interrupted; no output was written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]
