@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Repeatable examples in CI; `HYPOTHESIS_PROFILE=fuzz pytest tests/test_fuzz.py` fuzzes longer.
+settings.register_profile("ci", derandomize=True, max_examples=100, database=None)
+settings.register_profile("fuzz", max_examples=5000, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 DATA = Path(__file__).parent / "data"
 GNOMAD = DATA / "gnomad"

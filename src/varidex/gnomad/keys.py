@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from .contigs import contig_rank
+from .errors import InputFormatError
 
 _BASES: Final = re.compile(r"^[ACGTN]+$")
 
@@ -124,5 +125,9 @@ def parse_variant_id(text: str) -> tuple[str, int, str, str]:
     if len(parts) != 4 or not parts[1].isdigit():
         msg = (f"cannot read {text!r} as a variant; write it as CHROM-POS-REF-ALT "
                "(for example 1-55505647-G-T) or CHROM:POS:REF:ALT")
-        raise ValueError(msg)
-    return parts[0], int(parts[1]), parts[2], parts[3]
+        raise InputFormatError(msg)
+    pos = int(parts[1])
+    if not 1 <= pos <= MAX_POSITION:
+        msg = f"{text!r}: the position must be from 1 to {MAX_POSITION:,}"
+        raise InputFormatError(msg)
+    return parts[0], pos, parts[2], parts[3]
