@@ -148,6 +148,7 @@ def test_ctrl_c_leaves_no_output(tmp_path: Path, workers: int) -> None:
     # wait until the output's temporary file exists: the run is under way
     _wait_for(lambda: proc.poll() is not None or any(
         p.name.startswith(".out.tsv.") for p in tmp_path.iterdir()))
+    time.sleep(0.3)  # into the lookups
     assert proc.poll() is None, "the run ended before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group
     _, err = proc.communicate(timeout=120)

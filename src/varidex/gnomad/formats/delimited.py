@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,22 @@ def read_delimited(path: str, *, sep: str) -> pd.DataFrame:
     return out
 
 
+_HELD = {signal.SIGINT, signal.SIGTERM}
+
+
+def _hold_signals() -> set[int | signal.Signals] | None:
+    """Block Ctrl-C and SIGTERM (main thread only); the previous mask, to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+
+
+def _release_signals(held: set[int | signal.Signals] | None) -> None:
+    """Restore the mask; a signal that came meanwhile is raised here (KeyboardInterrupt)."""
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 class AtomicOutput:
     """A text output written to a temporary file beside the target and renamed into place
     only when complete (``-`` = stdout). ``.gz`` targets are bgzip-compressed. The file
@@ -100,19 +118,25 @@ class AtomicOutput:
         if not folder.is_dir():
             msg = f"the folder {folder} does not exist; create it first"
             raise OutputError(msg, path=path)
+        # Ctrl-C (or SIGTERM) is held back while the temporary file is created and its
+        # name kept, then delivered inside the try below, which removes the file again.
+        held = _hold_signals()
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
         except OSError as exc:
+            _release_signals(held)
             msg = f"cannot write into {folder} ({exc.strerror}); choose a writable folder"
             raise OutputError(msg, path=path) from exc
         try:
             os.close(fd)
             self._tmp = Path(tmp)
+            _release_signals(held)
             if path.endswith((".gz", ".bgz")):
                 self.handle = pysam.BGZFile(tmp, "wb", None)  # bgzip: gzip and tabix read it
             else:
                 self.handle = self._tmp.open("wb")
-        except BaseException:  # Ctrl-C here too must not leave the temporary file behind
+        except BaseException:
+            _release_signals(held)
             Path(tmp).unlink(missing_ok=True)
             raise
 
