@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "its first line, gzip allowed).")
     ann.add_argument("input", help="variants: .vcf, .vcf.gz, .csv, .tsv/.txt, or - for stdin")
     ann.add_argument("--gnomad-dir", required=True,
-                     help="folder with the gnomAD sites VCFs (.vcf.bgz + .tbi/.csi)")
+                     help="folder with the gnomAD sites VCFs (.vcf.bgz + .tbi/.csi), or an "
+                          "https://, s3:// or gs:// prefix holding them (read with range "
+                          "requests; indexes cached in ~/.cache/varidex/indexes)")
     ann.add_argument("--dataset", default="exomes", type=_dataset,
                      help="gnomAD dataset: exomes, genomes, joint, or exomes,genomes (both: "
                           "each and the combined frequencies)")
