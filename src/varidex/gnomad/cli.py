@@ -111,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     ann.add_argument("--allow-ref-mismatch", action="store_true",
                      help="go on when the input's REF alleles or contig lengths say it is on "
                           "another build than the gnomAD release")
+    ann.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="run on a Dask cluster: its scheduler's address, e.g. "
+                          "tcp://host:8786 (needs pip install 'varidex[dask]'; --workers is "
+                          "then not used)")
     _add_engine_options(ann)
     ann.set_defaults(func=_run_annotate)
 
@@ -141,6 +145,7 @@ def _annotator(args: argparse.Namespace, gnomad_dir: str, version: str | None,
                           auto_index=auto_index, max_workers=args.workers,
                           max_gap=args.max_gap, chunk_size=args.chunk_size,
                           reference=getattr(args, "reference", None),
+                          scheduler=getattr(args, "scheduler", None),
                           allow_ref_mismatch=getattr(args, "allow_ref_mismatch", False))
 
 

@@ -79,7 +79,9 @@ class GnomADLoader:
     ``max_workers=None`` uses every CPU, ``1`` runs in this process; batches under 100
     variants always run in this process. ``auto_index=True`` writes a missing ``.tbi``
     beside a file (and logs it); with ``False`` a missing index is an error.
-    ``gnomad_dir`` may also be an https://, s3:// or gs:// prefix.
+    ``gnomad_dir`` may also be an https://, s3:// or gs:// prefix, and
+    ``scheduler="tcp://host:8786"`` (or a ``dask.distributed.Client``) runs the lookups on
+    a Dask cluster (``pip install 'varidex[dask]'``).
     """
 
     def __init__(self, gnomad_dir: str | Path, dataset: str = "exomes",
