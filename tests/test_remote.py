@@ -10,12 +10,14 @@ the default endpoint mapping is checked as text (doctests of remote.https_url).
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from varidex.gnomad import remote
 from varidex.gnomad.annotate import Annotator, LookupResult
 from varidex.gnomad.cli import main
 from varidex.gnomad.discovery import discover
@@ -111,14 +113,8 @@ def test_index_cache_is_reused_and_keyed_by_the_index_version(range_server,  # t
     assert len(range_server.requests("GET", ".tbi")) == 2  # cached
     # A new index on the server (another size/ETag) is fetched again, beside the old one.
     tbi = range_server.root / "r2.1.1-exomes" / f"{R211_21}.tbi"
-    csi_free = tbi.read_bytes()
-    tbi.write_bytes(csi_free)  # same bytes, new mtime: a new ETag
-    import os
-
-    os.utime(tbi, ns=(tbi.stat().st_atime_ns, tbi.stat().st_mtime_ns + 10**9))
-    from varidex.gnomad import remote
-
-    remote._LOCAL.clear()  # a new process: it asks the server again
+    os.utime(tbi, ns=(tbi.stat().st_atime_ns, tbi.stat().st_mtime_ns + 10**9))  # a new ETag
+    remote._LOCAL.clear()  # as in a new process, which asks the server again
     discover(url, version="r2.1.1", dataset="exomes")
     assert len(range_server.requests("GET", f"{R211_21}.tbi")) == 2
     assert len([p for p in index_cache.iterdir() if p.name.endswith(f"{R211_21}.tbi")]) == 2
@@ -145,6 +141,16 @@ def test_release_detected_from_names_and_header(range_server, index_cache: Path)
     assert files.paths == {"21": f"{range_server.url}/v4.1-genomes/"
                                  "gnomad.genomes.v4.1.sites.chr21.vcf.bgz"}
     assert files.block_indexes == {}  # remote files are read through tabix
+
+
+def test_dataset_subfolders_of_a_release_prefix(range_server, index_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    """gnomAD's buckets keep exomes/ and genomes/ apart: the release's prefix is enough."""
+    vcf = range_server.root / "release" / "2.1.1" / "vcf"
+    shutil.copytree(range_server.root / "r2.1.1-exomes", vcf / "exomes")
+    files = discover(f"{range_server.url}/release/2.1.1/vcf", version=None, dataset="exomes")
+    assert files.release.key == "r2.1.1/exomes"
+    assert files.paths["22"] == (f"{range_server.url}/release/2.1.1/vcf/exomes/"
+                                 "gnomad.exomes.r2.1.1.sites.22.vcf.bgz")
 
 
 def test_missing_chromosome_file_is_no_data_not_absent(range_server,  # type: ignore[no-untyped-def]

@@ -356,11 +356,12 @@ def discover_remote(prefix: str, *, version: str | None, dataset: str) -> Releas
     release = get_release(version, dataset) if version else _detect_remote(base, dataset)
     found = ReleaseFiles(release, base)
     with ThreadPoolExecutor(REMOTE_THREADS) as pool:
-        located = list(pool.map(lambda c: _first_remote(base, release.file_names(c)),
-                                release.chromosomes))
+        located = list(pool.map(
+            lambda c: _first_remote(base, release.file_names(c), release.dataset),
+            release.chromosomes))
         files = {c: obj.url for c, obj in zip(release.chromosomes, located, strict=True)
                  if obj is not None}
-        whole_obj = _first_remote(base, release.whole_genome_names())
+        whole_obj = _first_remote(base, release.whole_genome_names(), release.dataset)
         whole = whole_obj.url if whole_obj is not None else None
         if not files and whole is None:
             example = (release.file_names("1") or release.file_names(release.chromosomes[0])
@@ -384,9 +385,10 @@ def discover_remote(prefix: str, *, version: str | None, dataset: str) -> Releas
     return found
 
 
-def _first_remote(base: str, names: list[str]) -> RemoteObject | None:
-    """The first of ``names`` that exists under ``base``."""
-    for name in names:
+def _first_remote(base: str, names: list[str], dataset: str = "") -> RemoteObject | None:
+    """The first of ``names`` that exists under ``base``, or else in its ``dataset``
+    subfolder (gnomAD's buckets keep each release's exomes/ and genomes/ apart)."""
+    for name in names + [f"{dataset}/{n}" for n in names if dataset]:
         obj = stat(base + name)
         if obj is not None:
             return obj
@@ -434,7 +436,8 @@ def _detect_remote(base: str, dataset: str) -> GnomADRelease:
     def look(r: GnomADRelease, rest: bool) -> RemoteObject | None:
         chromosomes = r.chromosomes[1:] if rest else r.chromosomes[:1]
         names = [n for c in chromosomes for n in r.file_names(c)]
-        return _first_remote(base, names if rest else names + r.whole_genome_names())
+        return _first_remote(base, names if rest else names + r.whole_genome_names(),
+                             r.dataset)
 
     with ThreadPoolExecutor(REMOTE_THREADS) as pool:
         located = list(pool.map(lambda r: look(r, False), candidates))
