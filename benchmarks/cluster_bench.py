@@ -43,7 +43,7 @@ def main() -> int:
             args.version, "-q"]
     started = time.perf_counter()
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None)
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0")
     client = Client(cluster, set_as_default=False)
     client.wait_for_workers(2)
     startup = time.perf_counter() - started

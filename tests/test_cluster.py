@@ -52,7 +52,7 @@ def client(worker_cache: Path) -> Iterator[object]:
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         cluster = distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB",
-            host="127.0.0.1", dashboard_address=None,
+            host="127.0.0.1", dashboard_address="127.0.0.1:0",
             env={"VARIDEX_CACHE_DIR": str(cache), "HTS_RETRY_DELAY": "10"})
         c = distributed.Client(cluster, set_as_default=False)
         try:
@@ -319,6 +319,32 @@ def test_unreachable_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ClusterError, match=f"cannot reach the Dask scheduler at "
                                            f"tcp://127.0.0.1:{port}"):
         Annotator.open(RELEASE, version="r2.1.1", scheduler=f"tcp://127.0.0.1:{port}")
+
+
+def test_workers_on_another_varidex_version_are_refused(ready: object,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from varidex.gnomad import cluster
+
+    monkeypatch.setattr(cluster, "__version__", "0.0.1")  # this side: workers have the real one
+    executor = DaskExecutor(ready)
+    with pytest.raises(ClusterError, match=r"another varidex version than this one \(0.0.1\)"):
+        _ = executor.workers
+    executor.close()
+
+
+def test_a_scheduler_without_workers_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from varidex.gnomad import cluster
+
+    monkeypatch.setattr(cluster, "WORKER_TIMEOUT", 1.0)
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0") as empty:
+        annotator = Annotator.open(RELEASE, version="r2.1.1",
+                                   scheduler=empty.scheduler_address)
+        try:
+            with pytest.raises(ClusterError, match="no Dask worker joined the scheduler"):
+                annotator.lookup(*_columns(generated_queries(500, seed=14)))
+        finally:
+            annotator.close()
 
 
 def test_missing_distributed_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
