@@ -210,7 +210,7 @@ def _block_index_fresh(path: Path) -> bool:
     return load_block_index(path) is not None
 
 
-def index_contigs(path: FileRef, index: FileRef) -> list[str]:
+def index_contigs(path: Path, index: Path) -> list[str]:
     """Contig names listed in a file's index."""
     try:
         with pysam.TabixFile(str(path), index=str(index)) as tbx:
