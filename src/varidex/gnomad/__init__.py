@@ -6,11 +6,14 @@ from .annotate import Annotator, LookupResult, result_frame
 from .contigs import normalize_chrom
 from .discovery import ReleaseFiles, build_index, discover
 from .errors import (
+    ClusterError,
     GnomADError,
     GnomADFileError,
     InputFormatError,
+    MissingDependencyError,
     MissingIndexError,
     ReleaseSchemaError,
+    RemoteFileError,
     VaridexError,
     WorkerError,
 )
@@ -20,14 +23,17 @@ from .releases import RELEASES, GnomADRelease, detect_release, get_release
 __all__ = [
     "RELEASES",
     "Annotator",
+    "ClusterError",
     "GnomADError",
     "GnomADFileError",
     "GnomADRelease",
     "InputFormatError",
     "LookupResult",
+    "MissingDependencyError",
     "MissingIndexError",
     "ReleaseFiles",
     "ReleaseSchemaError",
+    "RemoteFileError",
     "VariantKey",
     "VaridexError",
     "WorkerError",

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .cluster import DaskExecutor
 from .contigs import REFSEQ_BUILD, contig_rank, normalize_chrom
 from .discovery import ReleaseFiles, discover
 from .engine import (
@@ -110,8 +111,12 @@ class Annotator:
     start_method: str | None = None
     reference: Reference | None = None
     allow_ref_mismatch: bool = False
+    #: a Dask scheduler address (tcp://host:8786) or a dask.distributed.Client: chunks run
+    #: on that cluster instead of the local process pool (max_workers is then not used)
+    scheduler: Any = None
     totals: Counter[str] = field(default_factory=Counter)
     _pool: ProcessExecutor | None = None
+    _dask: DaskExecutor | None = None
 
     @classmethod
     def open(cls, gnomad_dir: str | Path, *, version: str | None = "r2.1.1",
@@ -121,7 +126,10 @@ class Annotator:
         files = discover(gnomad_dir, version=version, dataset=dataset, auto_index=auto_index)
         resolve_workers(max_workers)
         ref = Reference(reference) if reference is not None else None
-        return cls(files, max_workers, reference=ref, **options)
+        annotator = cls(files, max_workers, reference=ref, **options)
+        if annotator.scheduler is not None:
+            annotator._cluster()  # connect now: a wrong address fails before any work
+        return annotator
 
     @property
     def release_key(self) -> str:
@@ -133,10 +141,21 @@ class Annotator:
 
     @property
     def workers(self) -> int:
+        if self.scheduler is not None:
+            return self._cluster().workers
         return resolve_workers(self.max_workers)
 
+    def _cluster(self) -> DaskExecutor:
+        if self._dask is None:
+            self._dask = DaskExecutor(self.scheduler)
+        return self._dask
+
     def _executor(self, n: int) -> Executor:
-        if n < PARALLEL_THRESHOLD or self.workers == 1:
+        if n < PARALLEL_THRESHOLD:
+            return SerialExecutor()
+        if self.scheduler is not None:
+            return self._cluster()
+        if self.workers == 1:
             return SerialExecutor()
         if self._pool is None or self._pool.workers != self.workers:
             self._pool = ProcessExecutor(self.workers, start_method=self.start_method)
@@ -146,6 +165,9 @@ class Annotator:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        if self._dask is not None:
+            self._dask.close()
+            self._dask = None
         if self.reference is not None:
             self.reference.close()
             self.reference = None
@@ -172,13 +194,15 @@ class Annotator:
         tasks = self._plan(chrom, pos, ref, alt, status, spec, no_data_chroms)
         colocated = mismatched = 0
         total = sum(len(t.pos) for t in tasks)
-        unit = max(200, min(20_000, total // (8 * self.workers) or 1))
+        executor = self._executor(n)
+        workers = 1 if isinstance(executor, SerialExecutor) else self.workers
+        unit = max(200, min(20_000, total // (8 * workers) or 1))
         codes = np.array(STATUSES, dtype=object)
         hide = None if show_progress and progress is None else True
         with tqdm(total=total, unit=" variants", unit_scale=True, disable=hide, delay=0.5,
                   dynamic_ncols=True, desc="gnomAD lookup") as own:
             bar = own if progress is None else progress
-            for res in self._executor(n).run(iter(tasks), unit_queries=unit):
+            for res in executor.run(iter(tasks), unit_queries=unit):
                 # Place the chunk's columns by row number: one numpy step per column.
                 status[res.rows] = codes[res.status]
                 for c, name in enumerate(spec.columns):

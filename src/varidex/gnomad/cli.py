@@ -86,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "its first line, gzip allowed).")
     ann.add_argument("input", help="variants: .vcf, .vcf.gz, .csv, .tsv/.txt, or - for stdin")
     ann.add_argument("--gnomad-dir", required=True,
-                     help="folder with the gnomAD sites VCFs (.vcf.bgz + .tbi/.csi)")
+                     help="folder with the gnomAD sites VCFs (.vcf.bgz + .tbi/.csi), or an "
+                          "https://, s3:// or gs:// prefix holding them (read with range "
+                          "requests; indexes cached in ~/.cache/varidex/indexes)")
     ann.add_argument("--dataset", default="exomes", type=_dataset,
                      help="gnomAD dataset: exomes, genomes, joint, or exomes,genomes (both: "
                           "each and the combined frequencies)")
@@ -110,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     ann.add_argument("--allow-ref-mismatch", action="store_true",
                      help="go on when the input's REF alleles or contig lengths say it is on "
                           "another build than the gnomAD release")
+    ann.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="run on a Dask cluster: its scheduler's address, e.g. "
+                          "tcp://host:8786 (needs pip install 'varidex[dask]'; --workers is "
+                          "then not used)")
     _add_engine_options(ann)
     ann.set_defaults(func=_run_annotate)
 
@@ -140,6 +146,7 @@ def _annotator(args: argparse.Namespace, gnomad_dir: str, version: str | None,
                           auto_index=auto_index, max_workers=args.workers,
                           max_gap=args.max_gap, chunk_size=args.chunk_size,
                           reference=getattr(args, "reference", None),
+                          scheduler=getattr(args, "scheduler", None),
                           allow_ref_mismatch=getattr(args, "allow_ref_mismatch", False))
 
 

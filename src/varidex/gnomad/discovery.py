@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,13 +18,17 @@ import pysam
 
 from .blocks import BlockIndex, build_block_index, load_block_index
 from .contigs import normalize_chrom
-from .errors import GnomADError, GnomADFileError, MissingIndexError
-from .releases import GnomADRelease, detect_release, get_release
+from .errors import GnomADError, GnomADFileError, MissingIndexError, RemoteFileError
+from .releases import RELEASES, GnomADRelease, detect_release, get_release
+from .remote import RemoteObject, https_url, is_remote, local_index, read_hint, read_range, stat
 
 logger = logging.getLogger(__name__)
 
 _INFO_RE = re.compile(r"^##INFO=<ID=([^,>]+),Number=([^,>]+)")
 _CONTIG_RE = re.compile(r"^##contig=<ID=([^,>]+)(?:,length=(\d+))?")
+
+#: A gnomAD file: a local path, or the https URL of a remote one (see :mod:`.remote`).
+FileRef = Path | str
 
 
 @dataclass(frozen=True)
@@ -35,22 +41,23 @@ class HeaderInfo:
 
 @dataclass
 class ReleaseFiles:
-    """The files of one release found in a folder.
+    """The files of one release found in a folder (or under a URL prefix).
 
     ``paths`` maps a canonical chromosome to its file, ``contigs`` to the contig name
-    used inside that file, ``per_allele`` lists raw INFO fields declared Number=A.
+    used inside that file, ``per_allele`` lists raw INFO fields declared Number=A. Remote
+    files and their indexes are URLs (str).
     """
 
     release: GnomADRelease
-    directory: Path
-    paths: dict[str, Path] = field(default_factory=dict)
+    directory: FileRef
+    paths: dict[str, FileRef] = field(default_factory=dict)
     contigs: dict[str, str] = field(default_factory=dict)
-    indexes: dict[Path, Path] = field(default_factory=dict)
-    min_shift: dict[Path, int] = field(default_factory=dict)
-    block_indexes: dict[Path, BlockIndex] = field(default_factory=dict)
+    indexes: dict[FileRef, FileRef] = field(default_factory=dict)
+    min_shift: dict[FileRef, int] = field(default_factory=dict)
+    block_indexes: dict[FileRef, BlockIndex] = field(default_factory=dict)
 
     @property
-    def block_indexed(self) -> set[Path]:
+    def block_indexed(self) -> set[FileRef]:
         return set(self.block_indexes)
     per_allele: frozenset[str] = frozenset()
     indexes_built: list[Path] = field(default_factory=list)
@@ -62,8 +69,6 @@ class ReleaseFiles:
 
 def read_header(path: Path) -> HeaderInfo:
     """Read the INFO and contig declarations of a bgzipped VCF."""
-    info: dict[str, str] = {}
-    contigs: dict[str, int] = {}
     if path.stat().st_size == 0:
         msg = f"{path}: empty file (0 bytes); re-download it"
         raise GnomADFileError(msg)
@@ -76,25 +81,31 @@ def read_header(path: Path) -> HeaderInfo:
     _check_complete(path)
     try:
         with pysam.BGZFile(str(path), "rb", None) as handle:
-            for raw in handle:
-                line = raw.decode("utf-8", "replace")
-                if not line.startswith("##"):
-                    if not line.startswith("#CHROM"):
-                        msg = (f"{path}: no #CHROM header line before the first record; "
-                               "this is not a VCF file")
-                        raise GnomADFileError(msg)
-                    break
-                m = _INFO_RE.match(line)
-                if m:
-                    info[m.group(1)] = m.group(2)
-                    continue
-                c = _CONTIG_RE.match(line)
-                if c:
-                    contigs[c.group(1)] = int(c.group(2) or 0)
+            return _parse_header((raw.decode("utf-8", "replace") for raw in handle), path)
     except (OSError, ValueError, EOFError) as exc:
         msg = (f"{path}: cannot read the VCF header ({exc}); is the file complete and "
                "bgzip-compressed? Re-download it, or recompress with `bgzip`")
         raise GnomADFileError(msg) from exc
+
+
+def _parse_header(lines: Iterable[str], where: FileRef) -> HeaderInfo:
+    """The INFO and contig declarations among a VCF's header lines (up to ``#CHROM``)."""
+    info: dict[str, str] = {}
+    contigs: dict[str, int] = {}
+    for line in lines:
+        if not line.startswith("##"):
+            if not line.startswith("#CHROM"):
+                msg = (f"{where}: no #CHROM header line before the first record; this is "
+                       "not a VCF file")
+                raise GnomADFileError(msg)
+            break
+        m = _INFO_RE.match(line)
+        if m:
+            info[m.group(1)] = m.group(2)
+            continue
+        c = _CONTIG_RE.match(line)
+        if c:
+            contigs[c.group(1)] = int(c.group(2) or 0)
     return HeaderInfo(info, contigs)
 
 
@@ -171,6 +182,10 @@ def index_min_shift(index: Path) -> int:
 def index_folder(directory: str | Path, *, force: bool = False) -> list[tuple[Path, Path]]:
     """Write varidex's fine CSI index beside every gnomAD sites file in ``directory`` that
     lacks one (or every file, with ``force``). Returns (data file, index) pairs written."""
+    if is_remote(directory):
+        msg = (f"{directory}: varidex index writes the indexes beside the files, so it needs "
+               "a local folder; remote files are read through the .tbi/.csi on the server")
+        raise GnomADError(msg)
     folder = Path(directory).expanduser()
     if not folder.is_dir():
         msg = f"gnomAD folder {folder} does not exist or is not a directory"
@@ -210,8 +225,11 @@ def discover(directory: str | Path, *, version: str | None, dataset: str,
              auto_index: bool = True) -> ReleaseFiles:
     """Find the files of ``version``/``dataset`` in ``directory`` and check their headers.
 
-    With ``version=None`` the release is detected from the first file's header.
+    With ``version=None`` the release is detected from the first file's header. An
+    https://, s3:// or gs:// ``directory`` is read over the network (:func:`discover_remote`).
     """
+    if is_remote(directory):
+        return discover_remote(str(directory), version=version, dataset=dataset)
     folder = Path(directory).expanduser()
     if not folder.is_dir():
         msg = f"gnomAD folder {folder} does not exist or is not a directory"
@@ -245,27 +263,35 @@ def discover(directory: str | Path, *, version: str | None, dataset: str,
         blocks = load_block_index(path)  # None (with a warning) if missing or stale
         if blocks is not None:
             found.block_indexes[path] = blocks
-        contigs = index_contigs(path, index)
-        own = [c for c, p in files.items() if p == path]
-        if path != whole and own and own[0] not in {normalize_chrom(c) for c in contigs}:
-            if not contigs:
-                logger.warning("%s holds no records (header only?); chromosome %s is "
-                               "reported as no_data", path, own[0])
-            else:
-                msg = (f"{path}: its index {index.name} lists contig(s) "
-                       f"{', '.join(contigs[:5])}, not chromosome {own[0]}: an index of "
-                       f"another file? Rebuild it with `varidex index {folder}`")
-                raise GnomADFileError(msg)
-        for contig in contigs:
-            chrom = normalize_chrom(contig)
-            if path == whole and chrom in files:
-                continue  # a per-chromosome file wins over the whole-genome file
-            if path != whole and files.get(chrom) != path:
-                continue  # a per-chromosome file only answers for its own chromosome
-            found.paths[chrom] = path
-            found.contigs[chrom] = contig
+        _assign_contigs(found, path, index_contigs(path, index), files, whole,
+                        f"{path}: its index {index.name}",
+                        f"Rebuild it with `varidex index {folder}`")
     found.per_allele = frozenset(per_allele)
     return found
+
+
+def _assign_contigs(found: ReleaseFiles, path: FileRef, contigs: list[str],
+                    files: Mapping[str, FileRef], whole: FileRef | None, index_name: str,
+                    fix: str) -> None:
+    """Map the chromosomes ``path``'s index lists to it: a per-chromosome file answers for
+    its own chromosome only, a whole-genome file for those without a file of their own."""
+    own = [c for c, p in files.items() if p == path]
+    if path != whole and own and own[0] not in {normalize_chrom(c) for c in contigs}:
+        if not contigs:
+            logger.warning("%s holds no records (header only?); chromosome %s is "
+                           "reported as no_data", path, own[0])
+        else:
+            msg = (f"{index_name} lists contig(s) {', '.join(contigs[:5])}, not chromosome "
+                   f"{own[0]}: an index of another file? {fix}")
+            raise GnomADFileError(msg)
+    for contig in contigs:
+        chrom = normalize_chrom(contig)
+        if path == whole and chrom in files:
+            continue  # a per-chromosome file wins over the whole-genome file
+        if path != whole and files.get(chrom) != path:
+            continue  # a per-chromosome file only answers for its own chromosome
+        found.paths[chrom] = path
+        found.contigs[chrom] = contig
 
 
 def _check_not_stale(path: Path, index: Path) -> None:
@@ -309,3 +335,127 @@ def _one_per_version(candidates: list[Path]) -> list[Path]:
         token = re.search(r"\.([rv]\d+(?:\.\d+)*)\.", p.name)
         seen.setdefault(token.group(1) if token else p.name, p)
     return list(seen.values())
+
+
+#: Requests at once while looking remote files up.
+REMOTE_THREADS = 8
+
+
+def discover_remote(prefix: str, *, version: str | None, dataset: str) -> ReleaseFiles:
+    """Find a release's files under an https://, s3:// or gs:// prefix.
+
+    Files are looked up by the names the release gives them (nothing is listed); each data
+    file is checked (range requests, bgzip, the end-of-file block, the header) and its
+    index (``.csi`` or ``.tbi`` beside it on the server) is fetched once into the local
+    cache (:func:`~varidex.gnomad.remote.index_cache_dir`). Remote files are read through
+    tabix: varidex's block index needs a full pass over a file to build, the download a
+    remote read avoids.
+    """
+    base = https_url(prefix)
+    base += "" if base.endswith("/") else "/"
+    release = get_release(version, dataset) if version else _detect_remote(base, dataset)
+    found = ReleaseFiles(release, base)
+    with ThreadPoolExecutor(REMOTE_THREADS) as pool:
+        located = list(pool.map(
+            lambda c: _first_remote(base, release.file_names(c), release.dataset),
+            release.chromosomes))
+        files = {c: obj.url for c, obj in zip(release.chromosomes, located, strict=True)
+                 if obj is not None}
+        whole_obj = _first_remote(base, release.whole_genome_names(), release.dataset)
+        whole = whole_obj.url if whole_obj is not None else None
+        if not files and whole is None:
+            example = (release.file_names("1") or release.file_names(release.chromosomes[0])
+                       or release.whole_genome_names())[0]
+            msg = (f"no gnomAD {release.key} files under {base}: expected per-chromosome "
+                   f"files named like {base}{example} (or a whole-genome file); check "
+                   "--gnomad-dir, --version and --dataset")
+            raise GnomADError(msg)
+        objects = {o.url: o for o in [*located, whole_obj] if o is not None}
+        urls = list(dict.fromkeys([*files.values(), *([whole] if whole else [])]))
+        opened = list(pool.map(lambda u: _open_remote(objects[u]), urls))
+    per_allele: set[str] = set()
+    for url, (header, index_url, local, contigs) in zip(urls, opened, strict=True):
+        release.validate_header(header.info_number, url)
+        per_allele |= {k for k, n in header.info_number.items() if n == "A"}
+        found.indexes[url] = index_url
+        found.min_shift[url] = index_min_shift(Path(local))
+        _assign_contigs(found, url, contigs, files, whole, f"{index_url} (the index on the "
+                        "server)", "Tell the server's maintainers, or download the files")
+    found.per_allele = frozenset(per_allele)
+    return found
+
+
+def _first_remote(base: str, names: list[str], dataset: str = "") -> RemoteObject | None:
+    """The first of ``names`` that exists under ``base``, or else in its ``dataset``
+    subfolder (gnomAD's buckets keep each release's exomes/ and genomes/ apart)."""
+    for name in names + [f"{dataset}/{n}" for n in names if dataset]:
+        obj = stat(base + name)
+        if obj is not None:
+            return obj
+    return None
+
+
+def _open_remote(obj: RemoteObject) -> tuple[HeaderInfo, str, str, list[str]]:
+    """Check a remote data file; its header, its index's URL and local copy, its contigs."""
+    url = obj.url
+    index = _first_remote("", [url + ".csi", url + ".tbi"])
+    if index is None:
+        msg = (f"{url}: no index on the server ({url}.tbi or .csi), and varidex cannot index "
+               "a remote file; download the file and run `varidex index` on its folder")
+        raise RemoteFileError(msg)
+    if obj.size < len(BGZF_EOF):
+        msg = f"{url}: {obj.size} bytes: too short for a bgzipped VCF; check the URL"
+        raise RemoteFileError(msg)
+    head = read_range(url, 0, 17)
+    if not (head[:2] == b"\x1f\x8b" and head[3] & 4 and head[12:14] == b"BC"):
+        msg = (f"{url}: not bgzip-compressed (block gzip), so it cannot be read in parts; "
+               "check the URL")
+        raise RemoteFileError(msg)
+    if read_range(url, obj.size - len(BGZF_EOF), obj.size - 1) != BGZF_EOF:
+        msg = (f"{url}: truncated: the file does not end with bgzip's end-of-file block, so "
+               "variants past the cut would wrongly read as absent; tell the server's "
+               "maintainers, or download a complete copy")
+        raise RemoteFileError(msg)
+    local = local_index(index.url)
+    try:
+        with pysam.TabixFile(url, index=local) as tbx:
+            header = _parse_header(tbx.header, url)
+            contigs = list(tbx.contigs)
+    except (OSError, ValueError, NotImplementedError) as exc:
+        msg = f"{url}: cannot read the VCF header ({exc}); {read_hint(url)}"
+        raise RemoteFileError(msg) from exc
+    return header, index.url, local, contigs
+
+
+def _detect_remote(base: str, dataset: str) -> GnomADRelease:
+    """The release under ``base``: the one whose file names exist there, confirmed by the
+    file's header. Each release's first chromosome and whole-genome names are tried first,
+    then (a partial mirror) its other chromosomes."""
+    candidates = [r for r in RELEASES.values() if r.dataset == dataset]
+
+    def look(r: GnomADRelease, rest: bool) -> RemoteObject | None:
+        chromosomes = r.chromosomes[1:] if rest else r.chromosomes[:1]
+        names = [n for c in chromosomes for n in r.file_names(c)]
+        return _first_remote(base, names if rest else names + r.whole_genome_names(),
+                             r.dataset)
+
+    with ThreadPoolExecutor(REMOTE_THREADS) as pool:
+        located = list(pool.map(lambda r: look(r, False), candidates))
+        if not any(located):
+            located = list(pool.map(lambda r: look(r, True), candidates))
+    present = {r.key: obj for r, obj in zip(candidates, located, strict=True) if obj}
+    if not present:
+        msg = (f"no gnomAD {dataset} sites files under {base} named as any known release "
+               "names them (varidex cannot list a remote folder); check --gnomad-dir and "
+               "--dataset, and pass --version")
+        raise GnomADError(msg)
+    if len(present) > 1:
+        shown = "; ".join(f"{k} ({o.url.rsplit('/', 1)[-1]})" for k, o in sorted(
+            present.items()))
+        msg = (f"{base} holds files of several gnomAD releases: {shown}; pass the one to use "
+               "with --version / version=")
+        raise GnomADError(msg)
+    obj = next(iter(present.values()))
+    header = _open_remote(obj)[0]
+    name = obj.url.rsplit("/", 1)[-1]
+    return detect_release(header.info_number, file_name=name, dataset=dataset)

@@ -9,6 +9,7 @@ pickled or shared across a fork.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,10 @@ import numpy as np
 import pysam
 
 from .blocks import BlockIndex, load_block_index, scan_lines
-from .errors import GnomADFileError
+from .errors import GnomADFileError, RemoteFileError
 from .fields import BadValue, FieldSpec, build_columns, extract, new_column
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, STATUS_CODE, normalize_variant
+from .remote import is_remote, local_index, read_hint
 
 DEFAULT_MAX_GAP = 20_000  # used by plan_chunks when no index-derived gap is given
 
@@ -76,16 +78,20 @@ class ChunkResult:
     ref_mismatch: int = 0    # ... whose first REF base differs from that record's
 
 
-_HANDLES: dict[tuple[int, str], pysam.TabixFile] = {}
+_HANDLES: dict[tuple[int, int, str], pysam.TabixFile] = {}
 
 
 def _handle(path: str, index: str) -> pysam.TabixFile:
-    key = (os.getpid(), path)
+    # One handle per thread too: a Dask worker runs several tasks at once in threads.
+    key = (os.getpid(), threading.get_ident(), path)
     tbx = _HANDLES.get(key)
     if tbx is None:
         try:
-            tbx = pysam.TabixFile(path, index=index)
+            tbx = pysam.TabixFile(path, index=local_index(index))  # a remote index: cached
         except (OSError, ValueError, NotImplementedError) as exc:
+            if is_remote(path):
+                msg = f"{path}: cannot open ({exc}); {read_hint(path)}"
+                raise RemoteFileError(msg) from exc
             msg = f"{path}: cannot open ({exc}); re-download the file or rebuild its index"
             raise GnomADFileError(msg) from exc
         _HANDLES[key] = tbx
@@ -215,10 +221,8 @@ def find_hits(task: ChunkTask) -> ChunkHits:
     except (ValueError, IndexError) as exc:
         raise _bad_record(task, line, exc) from exc
     except (OSError, NotImplementedError) as exc:
-        msg = (f"error reading {task.describe()}: {exc}; the file may be truncated, not "
-               "bgzip-compressed, or its index stale: re-download it, or recompress with "
-               "`bgzip` and rebuild the index with `varidex index --force DIR`")
-        raise GnomADFileError(msg) from exc
+        msg = f"error reading {task.describe()}: {exc}; {read_hint(task.path)}"
+        raise (RemoteFileError if is_remote(task.path) else GnomADFileError)(msg) from exc
     colocated = mismatch = 0
     for p, r in zip(task.pos, task.ref, strict=True):
         base = first_base.get(p)
@@ -305,13 +309,22 @@ def _candidates(task: ChunkTask, wanted_pos: set[int], counter: list[int]) -> It
         return
     tbx = _handle(task.path, task.index)
     seen = 0
-    # The one tabix call site: start0 is 0-based, end is exclusive.
-    for line in tbx.fetch(task.contig, task.start0, task.end):
+    for line in _fetch(tbx, task):
         seen += 1
         cols = line.split("\t", 5)
         if _may_match(int(cols[1]), len(cols[3]), wanted_pos):
             yield line
     counter[0] += seen
+
+
+def _fetch(tbx: pysam.TabixFile, task: ChunkTask) -> Iterator[str]:
+    """The one tabix call site (start0 is 0-based, end exclusive). pysam reports a failed
+    read (a dropped connection, a damaged block) as ValueError; it becomes OSError here, so
+    that it is never taken for a malformed record."""
+    try:
+        yield from tbx.fetch(task.contig, task.start0, task.end)
+    except ValueError as exc:
+        raise OSError(str(exc)) from exc
 
 
 _BLOCK_INDEXES: dict[tuple[int, str], BlockIndex] = {}

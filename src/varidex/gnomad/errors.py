@@ -7,10 +7,13 @@ record, ``chrom:pos``) and how to fix it::
     VaridexError
     ├── InputFormatError          user input that cannot be read as variants
     ├── OutputError               an output that cannot be written
+    ├── MissingDependencyError    an optional extra is not installed (also an ImportError)
+    ├── ClusterError              the Dask scheduler cannot be reached, or has no workers
     └── GnomADError               anything about the gnomAD files
         ├── ReleaseSchemaError    unknown release, or header lacking promised fields
         ├── MissingIndexError     no .tbi/.csi beside a file and auto_index is off
         ├── GnomADFileError       a gnomAD file that cannot be opened or read
+        │   └── RemoteFileError   a remote file: not found, refused, dropped or timed out
         ├── BuildMismatchError    input REF alleles disagree with gnomAD's: another build?
         └── WorkerError           a worker process died or raised while annotating
 """
@@ -48,6 +51,14 @@ class OutputError(VaridexError):
         self.path = path
 
 
+class MissingDependencyError(VaridexError, ImportError):
+    """An optional dependency is missing; the message gives the ``pip install`` to run."""
+
+
+class ClusterError(VaridexError):
+    """The Dask scheduler cannot be reached, has no workers, or runs another varidex."""
+
+
 class GnomADError(VaridexError):
     """A problem with the gnomAD release files."""
 
@@ -70,6 +81,11 @@ class MissingIndexError(GnomADError):
 
 class GnomADFileError(GnomADError):
     """A gnomAD file that cannot be opened or read (truncated, not bgzip, bad index)."""
+
+
+class RemoteFileError(GnomADFileError):
+    """A remote gnomAD file or index that cannot be found or read: refused, dropped or timed
+    out (after retries). Never a reason to report a variant as absent."""
 
 
 class BuildMismatchError(GnomADError):

@@ -29,6 +29,7 @@ from varidex.gnomad.annotate import LookupResult, result_frame
 from varidex.gnomad.combine import open_annotator
 from varidex.gnomad.frames import variant_columns
 from varidex.gnomad.keys import FOUND, FOUND_NON_PASS
+from varidex.gnomad.remote import is_remote
 
 
 @dataclass
@@ -78,12 +79,15 @@ class GnomADLoader:
     ``max_workers=None`` uses every CPU, ``1`` runs in this process; batches under 100
     variants always run in this process. ``auto_index=True`` writes a missing ``.tbi``
     beside a file (and logs it); with ``False`` a missing index is an error.
+    ``gnomad_dir`` may also be an https://, s3:// or gs:// prefix, and
+    ``scheduler="tcp://host:8786"`` (or a ``dask.distributed.Client``) runs the lookups on
+    a Dask cluster (``pip install 'varidex[dask]'``).
     """
 
     def __init__(self, gnomad_dir: str | Path, dataset: str = "exomes",
                  version: str | None = "r2.1.1", auto_index: bool = True,
                  max_workers: int | None = None, **options: Any) -> None:
-        self.gnomad_dir = Path(gnomad_dir)
+        self.gnomad_dir: str | Path = gnomad_dir if is_remote(gnomad_dir) else Path(gnomad_dir)
         self.dataset = dataset
         self._annotator = open_annotator(gnomad_dir, version=version, dataset=dataset,
                                          auto_index=auto_index, max_workers=max_workers,
