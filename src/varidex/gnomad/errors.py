@@ -6,6 +6,7 @@ record, ``chrom:pos``) and how to fix it::
 
     VaridexError
     ├── InputFormatError          user input that cannot be read as variants
+    ├── ConfigError               a --config file that cannot be used
     ├── OutputError               an output that cannot be written
     └── GnomADError               anything about the gnomAD files
         ├── ReleaseSchemaError    unknown release, or header lacking promised fields
@@ -38,6 +39,14 @@ class InputFormatError(VaridexError):
         super().__init__(where + message)
         self.path = path
         self.line = line
+
+
+class ConfigError(VaridexError):
+    """A configuration file (``--config``) that cannot be read or holds invalid settings."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        super().__init__(f"{path}: {message}" if path is not None else message)
+        self.path = path
 
 
 class OutputError(VaridexError):
