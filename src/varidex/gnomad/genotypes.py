@@ -82,9 +82,10 @@ def check_build(header: GenotypeHeader, release_build: str, release: str, *,
                "checking where the file came from")
         raise InputFormatError(msg, path=where)
     if build == "NCBI36":
-        msg = (f"{header.label} file on NCBI36 (hg18) ({header.build_line!r}): no gnomAD "
-               "release is on that build. Download the file again (current downloads are "
-               "on GRCh37) or lift it over to GRCh37 first")
+        msg = (f"{where}: the {header.label} file is on NCBI36 (hg18) (its header: "
+               f"{header.build_line.strip('# ')!r}); no gnomAD release is on that build. "
+               "Download the file again (current downloads are on GRCh37) or lift it over "
+               "to GRCh37 first")
         raise BuildMismatchError(msg)
     if build != release_build:
         msg = (f"{where}: the {header.label} file is on {build} but gnomAD {release} is on "

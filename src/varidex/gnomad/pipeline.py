@@ -281,3 +281,13 @@ def _annotate_genotype_file(annotator: AnyAnnotator, input_path: str, output_pat
                       "stdout" if output_path == "-" else str(Path(output_path)),
                       unit="genotypes", source=f"{header.label}, {build}",
                       filtered=filtered, unassessed=unassessed)
+
+
+def lookup_ids(annotator: AnyAnnotator, ids: list[str], *,
+               show_progress: bool = False) -> tuple[pd.DataFrame, LookupResult]:
+    """Look up gnomAD variant IDs (``1-55505647-G-T``, ``chr1:55516888:G:GA``): the frame
+    of :func:`varidex.gnomad.variant_ids.parse_ids` with the ``gnomad_*`` columns."""
+    from .variant_ids import parse_ids
+
+    return annotate_frame(annotator, parse_ids(ids), show_progress=show_progress,
+                          where="variant ID")

@@ -42,7 +42,7 @@ def split_ids(ids: Sequence[object] | pd.Series, *, where: str = "input",
     """
     text = pd.Series(list(ids), dtype=object).astype(str)
     parts = text.str.extract(_ID)
-    bad = parts[0].isna().to_numpy()
+    bad = parts[0].isna().to_numpy().copy()
     if not bad.all():
         pos = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=float)
         bad |= ~((pos >= 1) & (pos <= MAX_POSITION))
@@ -121,3 +121,66 @@ def group_table(row: pd.Series, groups: Sequence[str], prefix: str = "gnomad_") 
     if f"{prefix}nhemi" in row.index and not pd.isna(row[f"{prefix}nhemi"]):
         table["hemizygotes"] = [row[f"{prefix}nhemi"]] + [pd.NA] * len(groups)
     return table
+
+
+STATUS_TEXT: Final = {
+    "found": "found",
+    "found_non_pass": "found, but the gnomAD record did not pass gnomAD's filters",
+    "absent": "absent: the chromosome's gnomAD file was searched and holds no such allele",
+    "no_data": "no data: this gnomAD release has no file or contig for the chromosome "
+               "(not evidence of absence)",
+    "skipped_star": "skipped: '*' (a deletion spanning the site) is not looked up",
+    "skipped_symbolic": "skipped: symbolic alleles are not looked up",
+    "invalid_allele": "invalid allele: only A, C, G, T and N, with REF different from ALT",
+}
+
+
+def _cell(value: object, *, fraction: bool = False) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return "-"
+    if fraction:
+        return f"{float(value):.6g}"  # type: ignore[arg-type]
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def render_lookup(annotated: pd.DataFrame, release: str) -> str:
+    """Readable text for annotated variant IDs: per variant its status, then its
+    frequencies by group, popmax/grpmax and filtering allele frequencies."""
+    blocks = []
+    groups = groups_in(annotated)
+    datasets = [d for d in ("exomes", "genomes") if f"gnomad_{d}_status" in annotated]
+    for _, row in annotated.iterrows():
+        status = str(row["gnomad_status"])
+        head = (f"{row['variant_id']}  ({row['chromosome']}:{row['position']} "
+                f"{row['ref_allele']}>{row['alt_allele']})  gnomAD {release}: "
+                f"{STATUS_TEXT.get(status, status)}")
+        lines = [head]
+        if status in ("found", "found_non_pass"):
+            lines.append(f"  FILTER {row.get('gnomad_filters')}")
+            table = group_table(row, groups)
+            view = pd.DataFrame({c: [_cell(v, fraction=c == "AF") for v in table[c]]
+                                 for c in table.columns})
+            lines += ["  " + ln for ln in view.to_string(index=False).splitlines()]
+            extra = []
+            if "gnomad_popmax" in row.index and _cell(row["gnomad_popmax"]) != "-":
+                extra.append(f"popmax/grpmax {row['gnomad_popmax']} (AF "
+                             f"{_cell(row['gnomad_af_popmax'], fraction=True)})")
+            if "gnomad_faf95_max" in row.index:
+                extra.append(f"faf95 max {_cell(row['gnomad_faf95_max'], fraction=True)}"
+                             f" ({_cell(row.get('gnomad_faf95_max_group'))})")
+            if "gnomad_faf99_max" in row.index:
+                extra.append(f"faf99 max {_cell(row['gnomad_faf99_max'], fraction=True)}")
+            for name in ("af_het", "ac_het", "max_hl"):
+                if f"gnomad_{name}" in row.index:
+                    extra.append(f"{name} {_cell(row[f'gnomad_{name}'], fraction=True)}")
+            if extra:
+                lines.append("  " + "; ".join(extra))
+        for d in datasets:
+            lines.append(f"  {d}: {row[f'gnomad_{d}_status']}, AF "
+                         f"{_cell(row.get(f'gnomad_{d}_af'), fraction=True)}, AC "
+                         f"{_cell(row.get(f'gnomad_{d}_ac'))}, AN "
+                         f"{_cell(row.get(f'gnomad_{d}_an'))}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
