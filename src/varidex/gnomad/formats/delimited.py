@@ -86,6 +86,7 @@ def prepare_variants(frame: pd.DataFrame, names: dict[str, str], before: int, pa
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
         value = values.iloc[i]
+        value = value.item() if hasattr(value, "item") else value  # numpy scalar -> Python
         msg = (f"position {value!r} (column {column!r}) is not a 1-based position: "
                f"a whole number from 1 to {MAX_POSITION:,}")
         number = before + i + first_line
