@@ -224,6 +224,8 @@ def value_strings(series: pd.Series) -> list[str | None]:
     ['0.0119305', None]
     >>> value_strings(pd.Series(["AC0;RF", None], dtype=object))
     ['AC0%3BRF', None]
+    >>> value_strings(pd.Series([True, None, False], dtype="boolean"))
+    ['true', None, 'false']
     """
     out: list[str | None] = _value_array(series).to_pylist()
     return out
@@ -235,8 +237,8 @@ def _value_array(series: pd.Series) -> Any:
 
     kind = series.dtype.kind
     if kind == "b" or str(series.dtype) == "boolean":
-        mapped = series.astype(object).map({True: "true", False: "false"})
-        return pa.array(mapped.where(mapped.notna(), None).tolist(), type=pa.string())
+        return pa.array([None if v is None or v is pd.NA else ("true" if v else "false")
+                         for v in series.tolist()], type=pa.string())
     if kind in "fiu" or str(series.dtype) in ("Int64", "Float64"):
         return pa.Array.from_pandas(series).cast(pa.string())
     values = series.astype(object)
