@@ -161,24 +161,27 @@ def read_header(handle: IO[str], fmt: str | None, path: str) -> tuple[GenotypeHe
 
 def iter_genotypes(path: str, fmt: str | None = None, *,
                    batch_rows: int = 250_000) -> tuple[GenotypeHeader, Iterator[pd.DataFrame]]:
-    """The header of a genotype file and its rows in batches (see the module docstring)."""
+    """The header of a genotype file and its rows in batches (see the module docstring).
+
+    The file is read whole (a raw data file holds under a million rows, about 25 MB) and
+    closed before this returns."""
     handle = _open_lines(path)
     try:
         header, rest = read_header(handle, fmt, path)
-    except BaseException:
+        text = "".join(ln + "\n" for ln in rest) + handle.read()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        msg = f"cannot read ({exc}); is the file complete?"
+        raise InputFormatError(msg, path=path) from exc
+    finally:
         if path != "-":
             handle.close()
-        raise
-    return header, _batches(handle, header, rest, path, batch_rows)
+    return header, _batches(text, header, path, batch_rows)
 
 
-def _batches(handle: IO[str], header: GenotypeHeader, rest: list[str], path: str,
+def _batches(text: str, header: GenotypeHeader, path: str,
              batch_rows: int) -> Iterator[pd.DataFrame]:
     sep = "," if header.format == "ftdna" else "\t"
     names = list(_COLUMNS[header.format])
-    text = "".join(ln + "\n" for ln in rest) + handle.read()
-    if path != "-":
-        handle.close()
     try:
         reader = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=names, dtype=str,
                              keep_default_na=False, skip_blank_lines=True,
