@@ -174,8 +174,9 @@ def render_folder(info: FolderInfo) -> str:
         if rel.groups:
             lines.append(f"  genetic-ancestry groups: {', '.join(rel.groups)}")
     for f in info.other_files:
+        problem = (f.problem or "").removeprefix(f"{Path(info.directory) / f.name}: ")
         lines.append("")
-        lines.append(f"not used: {f.name}: {f.problem}")
+        lines.append(f"not used: {f.name}: {problem.removeprefix(f'{f.name}: ')}")
     missing = info.missing_indexes
     lines.append("")
     if missing:
