@@ -6,6 +6,7 @@ from .annotate import Annotator, LookupResult, result_frame
 from .contigs import normalize_chrom
 from .discovery import ReleaseFiles, build_index, discover
 from .errors import (
+    ConfigError,
     GnomADError,
     GnomADFileError,
     InputFormatError,
@@ -20,6 +21,7 @@ from .releases import RELEASES, GnomADRelease, detect_release, get_release
 __all__ = [
     "RELEASES",
     "Annotator",
+    "ConfigError",
     "GnomADError",
     "GnomADFileError",
     "GnomADRelease",
