@@ -23,7 +23,7 @@ from .formats.base import InputBatch
 from .formats.consumer import GENOTYPE_FORMATS, iter_genotypes
 from .formats.vcf_out import VcfSource, VcfWriter
 from .frames import variant_columns
-from .genotypes import annotate_genotypes, check_build
+from .genotypes import PAIRS, annotate_genotypes, check_build
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
 from .provenance import Provenance
 from .releases import CHR1_LENGTH
@@ -253,7 +253,10 @@ def _annotate_genotype_file(annotator: AnyAnnotator, input_path: str, output_pat
         msg = (f"a {in_kind} genotype file gives no VCF records to write back; write .tsv, "
                ".csv or .parquet")
         raise InputFormatError(msg, path=input_path)
-    header, batches = iter_genotypes(input_path, in_kind, batch_rows=batch_rows)
+    # Twelve lookups per genotyped position: batches of genotypes 12 times smaller keep
+    # the lookups of one batch, and the memory they take, at batch_rows.
+    header, batches = iter_genotypes(input_path, in_kind,
+                                     batch_rows=max(1, batch_rows // len(PAIRS)))
     build = check_build(header, annotator.files.release.build, annotator.release_key,
                         genotype_build=genotype_build, where=input_path)
     counts: Counter[str] = Counter()
