@@ -85,10 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ann = sub.add_parser("annotate", formatter_class=fmt,
-                         help="add gnomAD frequencies to a VCF, CSV or TSV of variants",
-                         description="Add gnomad_* columns to every row of INPUT "
-                                     "(VCF, VCF.gz, CSV or TSV; '-' = stdin, format told from "
-                                     "its first line, gzip allowed).")
+                         help="add gnomAD frequencies to a VCF, CSV, TSV or Parquet of "
+                              "variants, or to a 23andMe/AncestryDNA/FTDNA genotype file",
+                         description="Add gnomad_* columns to every row of INPUT (VCF, "
+                                     "VCF.gz, CSV, TSV, Parquet, or a consumer genotype "
+                                     "file; '-' = stdin, format told from its first bytes, "
+                                     "gzip allowed). VCF output keeps every input record "
+                                     "and adds gnomad_* INFO fields.")
     ann.add_argument("input", help="variants (.vcf, .vcf.gz, .csv, .tsv/.txt, .parquet) or "
                                    "a 23andMe/AncestryDNA/FTDNA raw data file; - for stdin")
     _add_gnomad_options(ann)
