@@ -184,3 +184,15 @@ def test_filter_needs_thresholds_and_known_groups(gnomad_root: Path, tmp_path: P
 def test_missing_config_file_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["annotate", "x.vcf", "--config", str(tmp_path / "none.yaml")]) == 1
     assert "none.yaml: cannot read the config file" in capsys.readouterr().err
+
+
+def test_filter_summary_counts_vcf_records(gnomad_root: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = _write(tmp_path, "filter: {max_af: 0.5}\n")
+    assert main(["annotate", str(INPUTS / "ashk-trio.pcsk9.vcf"), "--gnomad-dir",
+                 str(gnomad_root / "r2.1.1-exomes"), "--config", str(cfg), "--filter",
+                 "-o", str(tmp_path / "rare.vcf")]) == 0
+    err = capsys.readouterr().err
+    # 18 records: 15 pass; 55505732 (AF 0.93) fails; the two chromosome-2 records (no_data)
+    # have no verdict.
+    assert "3 left out by --filter (2 could not be assessed)" in err

@@ -121,3 +121,15 @@ def test_parquet_through_stdin_and_stdout(gnomad_root: Path, tmp_path: Path) -> 
     out.write_bytes(done.stdout)
     assert pq.read_table(out).to_pandas()["gnomad_ac"].tolist() == [2341]
     assert b"varidex: 1 variants, 1 found" in done.stderr
+
+
+def test_annotated_parquet_annotated_again_round_trips(gnomad_root: Path,
+                                                       tmp_path: Path) -> None:
+    first, second = tmp_path / "first.parquet", tmp_path / "second.parquet"
+    assert main(["annotate", str(INPUTS / "ashk-trio.pcsk9.vcf"), "--gnomad-dir",
+                 str(gnomad_root / "r2.1.1-exomes"), "-o", str(first), "-q"]) == 0
+    assert main(["annotate", str(first), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(second), "-q"]) == 0
+    a, b = pq.read_table(first).to_pandas(), pq.read_table(second).to_pandas()
+    assert list(b.columns) == list(a.columns)  # the gnomad_* columns replaced, not doubled
+    pd.testing.assert_frame_equal(a, b)

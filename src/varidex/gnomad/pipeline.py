@@ -185,6 +185,7 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
     counts: Counter[str] = Counter()
     rows = absent_indels = filtered = unassessed = 0
     header = None
+    source: VcfSource | None = None
     batches: Iterator[InputBatch]
     if out_kind == "vcf":
         if in_kind != "vcf":
@@ -197,33 +198,45 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
     else:
         batches = (InputBatch(f) for f in formats.iter_variants(input_path, in_kind,
                                                                 batch_rows=batch_rows))
-    with formats.open_writer(out_kind, output_path, provenance=provenance,
-                             vcf_header=header) as out, tqdm(
-            unit=" variants", unit_scale=True, disable=None if show_progress else True,
-            delay=0.5, dynamic_ncols=True, desc="gnomAD lookup") as bar:
-        for batch in batches:
-            annotated, result = annotate_frame(annotator, batch.frame, show_progress=False,
-                                               where=input_path, progress=bar)
-            keep = None
-            if thresholds is not None:
-                annotated[PASS_COLUMN] = pass_filter(annotated, thresholds)
-                if keep_passing:
-                    verdict = annotated[PASS_COLUMN]
-                    keep = verdict.fillna(False).to_numpy(dtype=bool)
-                    unassessed += int(verdict.isna().sum())
-            out.write(annotated, batch, keep=keep)
-            rows += len(batch.frame)
-            counts.update(result.counts())
-            absent_indels += _absent_indels(annotated)
-            if keep is not None:
-                filtered += int((~keep).sum())
-    if keep_passing and out_kind == "vcf" and isinstance(out, VcfWriter):
+    try:
+        with formats.open_writer(out_kind, output_path, provenance=provenance,
+                                 vcf_header=header) as out, tqdm(
+                unit=" variants", unit_scale=True, disable=None if show_progress else True,
+                delay=0.5, dynamic_ncols=True, desc="gnomAD lookup") as bar:
+            for batch in batches:
+                annotated, result = annotate_frame(annotator, batch.frame,
+                                                   show_progress=False, where=input_path,
+                                                   progress=bar)
+                keep = None
+                if thresholds is not None:
+                    annotated[PASS_COLUMN] = verdict = pass_filter(annotated, thresholds)
+                    if keep_passing:
+                        keep = verdict.fillna(False).to_numpy(dtype=bool)
+                        unassessed += _unassessed(verdict, annotated, by_record=source is not None)
+                        if source is None:
+                            filtered += int((~keep).sum())
+                out.write(annotated, batch, keep=keep)
+                rows += len(batch.frame)
+                counts.update(result.counts())
+                absent_indels += _absent_indels(annotated)
+    finally:
+        if source is not None:
+            source.close()
+    if keep_passing and isinstance(out, VcfWriter):
         filtered = out.records_read - out.records_written
     _warn_at_end(annotator, absent_indels)
     return RunSummary(rows, dict(counts), time.perf_counter() - started,
                       annotator.release_key,
                       "stdout" if output_path == "-" else str(Path(output_path)),
                       filtered=filtered, unassessed=unassessed)
+
+
+def _unassessed(verdict: pd.Series, annotated: pd.DataFrame, *, by_record: bool) -> int:
+    """Rows without a verdict; for VCF output, records none of whose ALTs has one."""
+    missing = verdict.isna()
+    if not by_record:
+        return int(missing.sum())
+    return int(missing.groupby(annotated["vcf_record"].to_numpy()).all().sum())
 
 
 def _groups(annotator: AnyAnnotator) -> tuple[str, ...]:
