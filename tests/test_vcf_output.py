@@ -216,7 +216,7 @@ def test_unsorted_input_cannot_be_indexed_and_leaves_no_output(
     assert [r[1] for r in _records(plain)] == [b.split("\t")[1] for b in body[::-1]]
 
 
-def test_vcf_output_needs_vcf_input(gnomad_root: Path, tmp_path: Path,
+def test_vcf_writerput_needs_vcf_input(gnomad_root: Path, tmp_path: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     src = tmp_path / "v.csv"
     src.write_text("chrom,pos,ref,alt\n1,55505647,G,T\n")

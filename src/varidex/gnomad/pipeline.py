@@ -21,7 +21,8 @@ from .errors import BuildMismatchError, ConfigError, InputFormatError
 from .filtering import PASS_COLUMN, FilterThresholds, pass_filter
 from .formats.base import InputBatch
 from .formats.consumer import GENOTYPE_FORMATS, iter_genotypes
-from .formats.vcf_out import VcfSource, VcfWriter
+from .formats.vcf_source import VcfSource
+from .formats.vcf_writer import VcfWriter
 from .frames import variant_columns
 from .genotypes import PAIRS, annotate_genotypes, check_build
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA

@@ -33,7 +33,8 @@ from .delimited import DelimitedWriter, iter_delimited, read_delimited, write_ta
 from .parquet import ParquetWriter, iter_parquet
 from .stdin import stdin_bytes
 from .vcf import iter_vcf, read_vcf
-from .vcf_out import VcfHeader, VcfWriter
+from .vcf_source import VcfHeader
+from .vcf_writer import VcfWriter
 
 
 @dataclass(frozen=True)
