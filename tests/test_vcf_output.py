@@ -243,3 +243,31 @@ def test_malformed_record_names_the_file_line(gnomad_root: Path, tmp_path: Path,
     assert f"bad.vcf, line {n_head + 3}:" in err
     assert "'55505x'" in err
     assert not out.exists()
+
+
+def test_output_identical_whatever_the_slice_and_batch_size(gnomad_root: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    from varidex.gnomad.combine import open_annotator
+    from varidex.gnomad.formats import vcf_writer
+    from varidex.gnomad.pipeline import annotate_file
+
+    src = str(INPUTS / "../gnomad/r2.0.1-genomes/gnomad.genomes.r2.0.1.sites.1.vcf.gz")
+    whole = tmp_path / "whole.vcf"
+    _annotate(Path(src), whole, gnomad_root, "r2.0.1-exomes", "r2.0.1", "exomes")
+    monkeypatch.setattr(vcf_writer, "WRITE_SLICE", 3)  # slices end inside multi-ALT runs
+    sliced = tmp_path / "sliced.vcf"
+    _annotate(Path(src), sliced, gnomad_root, "r2.0.1-exomes", "r2.0.1", "exomes")
+    small = tmp_path / "small.vcf"  # batches of 4 records
+    annotator = open_annotator(gnomad_root / "r2.0.1-exomes", version="r2.0.1",
+                               dataset="exomes", max_workers=1)
+    try:
+        annotate_file(annotator, src, str(small), batch_rows=4, command="x")
+    finally:
+        annotator.close()
+
+    def body(p: Path) -> list[str]:
+        return [ln for ln in _lines(p) if not ln.startswith("##varidex=")]
+
+    assert body(sliced) == body(whole) == body(small)
+    assert sum("gnomad_af=" in r[7] for r in _records(whole)) == 13

@@ -36,6 +36,8 @@ INFO_ESCAPES: Final = {"%": "%25", ";": "%3B", "=": "%3D", ",": "%2C", ":": "%3A
 _ESCAPE: Final = str.maketrans(INFO_ESCAPES)
 _ID: Final = re.compile(r"^##(INFO|FORMAT|FILTER|contig)=<ID=([^,>]+)")
 _INFO_KEYS: Final = re.compile(r"(?:^|;)([^;=]+)")
+#: Records whose output text is built and written at a time (bounds the memory it takes).
+WRITE_SLICE: Final = 20_000
 _NOT_DECLARED: Final = ("Used in the input but not declared in its header; declared by "
                         "varidex as the VCF specification assumes")
 
@@ -188,49 +190,59 @@ class VcfWriter:
                              if str(c).startswith("gnomad_") and c != "gnomad_release"]
             self._types = {c: _vcf_type(frame[c]) for c in self._columns}
         self._note_undeclared(frame, records)
-        additions = self._additions(frame, batch)
-        wanted = set(self._columns)
+        n = len(records)
         rec = frame["vcf_record"].to_numpy(dtype=np.int64) - batch.first_record
+        counts = np.bincount(rec, minlength=n)  # rows (ALTs) per record, in record order
+        ends = np.cumsum(counts)
         keep_record = None
         if keep is not None:
             keep_record = np.bincount(rec, weights=np.asarray(keep, dtype=float),
-                                      minlength=len(records)) > 0
+                                      minlength=n) > 0
+        # Records in slices: the text built for a slice is written before the next one.
+        for k0 in range(0, n, WRITE_SLICE):
+            k1 = min(n, k0 + WRITE_SLICE)
+            r0 = int(ends[k0 - 1]) if k0 else 0
+            additions = self._additions(frame.iloc[r0:int(ends[k1 - 1])], counts[k0:k1])
+            lines = self._lines(records[k0:k1], additions,
+                                None if keep_record is None else keep_record[k0:k1])
+            if lines:
+                self._body.write(("\n".join(lines) + "\n").encode())
+            self.records_written += len(lines)
+        self.records_read += n
+
+    def _lines(self, records: list[list[str]], additions: list[str],
+               keep: np.ndarray | None) -> list[str]:
+        wanted = set(self._columns or ())
         lines: list[str] = []
         for k, cols in enumerate(records):
-            if keep_record is not None and not keep_record[k]:
+            if keep is not None and not keep[k]:
                 continue
             info = cols[7]
-            if "gnomad_" in info:
+            if "gnomad_" in info:  # annotated before: this run's values replace the old
                 info = ";".join(i for i in info.split(";") if i.split("=", 1)[0] not in wanted)
             if info in ("", "."):
                 info = additions[k][1:] or "."
             else:
                 info += additions[k]
             lines.append("\t".join([*cols[:7], info, *cols[8:]]))
-        if lines:
-            self._body.write(("\n".join(lines) + "\n").encode())
-        self.records_read += len(records)
-        self.records_written += len(lines)
+        return lines
 
-    def _additions(self, frame: pd.DataFrame, batch: InputBatch) -> list[str]:
-        """``;key=value...`` to append to each record's INFO, values joined in ALT order."""
+    def _additions(self, rows: pd.DataFrame, counts: np.ndarray) -> list[str]:
+        """``;key=value...`` to append to each record's INFO, values joined in ALT order;
+        ``rows`` are the records' ALT rows, ``counts`` how many each record has."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        assert self._columns is not None
-        assert batch.records is not None
-        n = len(batch.records)
-        rec = frame["vcf_record"].to_numpy(dtype=np.int64) - batch.first_record
-        counts = np.bincount(rec, minlength=n)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        arrays = {c: _value_array(frame[c]) for c in self._columns}
-        if not self._columns:
+        n = len(counts)
+        if not self._columns or n == 0:
             return [""] * n
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        arrays = {c: _value_array(rows[c]) for c in self._columns}
         # Records with one ALT (nearly all): ";key=value" pieces joined in Arrow.
         pieces = [pc.fill_null(pc.binary_join_element_wise(pa.scalar(f";{c}="), a, ""), "")
                   for c, a in arrays.items()]
         joined = pc.binary_join_element_wise(*pieces, "")
-        out: list[str] = joined.take(pa.array(starts)).to_pylist() if n else []
+        out: list[str] = joined.take(pa.array(starts)).to_pylist()
         multi = np.flatnonzero(counts > 1)
         if len(multi):
             lists = {c: a.to_pylist() for c, a in arrays.items()}
