@@ -138,8 +138,8 @@ STATUS_TEXT: Final = {
 def _cell(value: object, *, fraction: bool = False) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return "-"
-    if fraction:
-        return f"{float(value):.6g}"  # type: ignore[arg-type]
+    if fraction and isinstance(value, (int, float, np.number)):
+        return f"{float(value):.6g}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

@@ -137,7 +137,7 @@ class ParquetWriter:
                 import tempfile
 
                 # Closed in __exit__: it lives across write() calls.
-                self._spool = tempfile.TemporaryFile(  # noqa: SIM115
+                self._spool = tempfile.TemporaryFile(  # noqa: SIM115 - see above
                     prefix=".varidex-parquet-")
                 sink = self._spool
             else:

@@ -152,7 +152,7 @@ class VcfWriter:
         self._out = AtomicOutput(path, index_vcf=True)
         folder = None if path == "-" else Path(path).parent
         # Closed in __exit__: it lives across write() calls.
-        self._body: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115
+        self._body: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - see above
             dir=folder, prefix=".varidex-body-")
         self._columns: list[str] | None = None
         self._types: dict[str, str] = {}
