@@ -7,6 +7,7 @@ from .contigs import normalize_chrom
 from .discovery import ReleaseFiles, build_index, discover
 from .errors import (
     ClusterError,
+    ConfigError,
     GnomADError,
     GnomADFileError,
     InputFormatError,
@@ -24,6 +25,7 @@ __all__ = [
     "RELEASES",
     "Annotator",
     "ClusterError",
+    "ConfigError",
     "GnomADError",
     "GnomADFileError",
     "GnomADRelease",

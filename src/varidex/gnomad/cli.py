@@ -1,4 +1,5 @@
-"""Command line: ``varidex annotate``, ``varidex demo``. A thin shell over the library.
+"""Command line: ``varidex annotate``, ``lookup``, ``info``, ``index``, ``demo``. A thin
+shell over the library.
 
 Exit codes: 0 success, 1 a varidex error (one line on stderr, no traceback unless
 ``--debug``), 2 a usage error.
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from varidex import __version__
 
@@ -18,6 +21,9 @@ from .combine import AnyAnnotator, open_annotator
 from .engine import DEFAULT_CHUNK_SIZE
 from .errors import VaridexError
 from .pipeline import annotate_file
+
+if TYPE_CHECKING:
+    from .config import Config
 
 logger = logging.getLogger("varidex")
 
@@ -80,26 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ann = sub.add_parser("annotate", formatter_class=fmt,
-                         help="add gnomAD frequencies to a VCF, CSV or TSV of variants",
-                         description="Add gnomad_* columns to every row of INPUT "
-                                     "(VCF, VCF.gz, CSV or TSV; '-' = stdin, format told from "
-                                     "its first line, gzip allowed).")
-    ann.add_argument("input", help="variants: .vcf, .vcf.gz, .csv, .tsv/.txt, or - for stdin")
-    ann.add_argument("--gnomad-dir", required=True,
-                     help="folder with the gnomAD sites VCFs (.vcf.bgz + .tbi/.csi), or an "
-                          "https://, s3:// or gs:// prefix holding them (read with range "
-                          "requests; indexes cached in ~/.cache/varidex/indexes)")
-    ann.add_argument("--dataset", default="exomes", type=_dataset,
-                     help="gnomAD dataset: exomes, genomes, joint, or exomes,genomes (both: "
-                          "each and the combined frequencies)")
-    ann.add_argument("--version", dest="gnomad_version", default=None,
-                     help="gnomAD release, e.g. r2.1.1, v3.1.2, v4.1 (default: detect "
-                          "from the files' header)")
+                         help="add gnomAD frequencies to a VCF, CSV, TSV or Parquet of "
+                              "variants, or to a 23andMe/AncestryDNA/FTDNA genotype file",
+                         description="Add gnomad_* columns to every row of INPUT (VCF, "
+                                     "VCF.gz, CSV, TSV, Parquet, or a consumer genotype "
+                                     "file; '-' = stdin, format told from its first bytes, "
+                                     "gzip allowed). VCF output keeps every input record "
+                                     "and adds gnomad_* INFO fields.")
+    ann.add_argument("input", help="variants (.vcf, .vcf.gz, .csv, .tsv/.txt, .parquet) or "
+                                   "a 23andMe/AncestryDNA/FTDNA raw data file; - for stdin")
+    _add_gnomad_options(ann)
     ann.add_argument("-o", "--output", default="-",
-                     help="output .tsv or .csv (by suffix; .gz after it = bgzip); - = TSV on "
-                          "stdout")
-    ann.add_argument("--input-format", choices=("vcf", "csv", "tsv"), default=None,
-                     help="input format (default: from the file name)")
+                     help="output .tsv, .csv, .vcf or .parquet (by suffix; .gz after .tsv, "
+                          ".csv or .vcf = bgzip, and a tabix index for .vcf.gz); - = stdout "
+                          "(TSV unless --output-format)")
+    _add_format_options(ann)
     ann.add_argument("--no-auto-index", action="store_true",
                      help="fail on a missing index instead of writing one beside the file")
     ann.add_argument("--reference", default=None,
@@ -118,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "then not used)")
     _add_engine_options(ann)
     ann.set_defaults(func=_run_annotate)
+
+    _add_lookup_parser(sub, fmt)
+    _add_info_parser(sub, fmt)
 
     idx = sub.add_parser("index", formatter_class=fmt,
                          help="write fine CSI and block indexes beside gnomAD files",
@@ -140,30 +144,170 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _annotator(args: argparse.Namespace, gnomad_dir: str, version: str | None,
-               dataset: str, auto_index: bool) -> AnyAnnotator:
-    return open_annotator(gnomad_dir, version=version, dataset=dataset,
-                          auto_index=auto_index, max_workers=args.workers,
-                          max_gap=args.max_gap, chunk_size=args.chunk_size,
-                          reference=getattr(args, "reference", None),
-                          scheduler=getattr(args, "scheduler", None),
-                          allow_ref_mismatch=getattr(args, "allow_ref_mismatch", False))
+def _add_gnomad_options(p: argparse.ArgumentParser) -> None:
+    """Where the gnomAD files are: --gnomad-dir (with --version, --dataset) or --config."""
+    p.add_argument("--gnomad-dir", default=None,
+                   help="folder with the gnomAD sites VCFs (.vcf.bgz + .tbi/.csi), or an "
+                        "https://, s3:// or gs:// prefix holding them (read with range "
+                        "requests; indexes cached in ~/.cache/varidex/indexes); required "
+                        "unless --config names the folders")
+    p.add_argument("--dataset", default=None, type=_dataset,
+                   help="gnomAD dataset: exomes, genomes, joint, or exomes,genomes (both: "
+                        "each and the combined frequencies) (default: exomes; with --config "
+                        "and no --gnomad-dir, the config's enabled datasets)")
+    p.add_argument("--version", dest="gnomad_version", default=None,
+                   help="gnomAD release, e.g. r2.1.1, v3.1.2, v4.1 (default: detect "
+                        "from the files' header)")
+    p.add_argument("--config", default=None,
+                   help="YAML settings: per dataset dir/version/enabled, and filter "
+                        "thresholds max_af/min_ac/populations (see README)")
+
+
+def _add_format_options(p: argparse.ArgumentParser) -> None:
+    from .formats import INPUT_FORMATS, OUTPUT_FORMATS
+
+    p.add_argument("--input-format", choices=INPUT_FORMATS, default=None,
+                   help="input format (default: from the file name, and for genotype files "
+                        "and stdin from the first lines)")
+    p.add_argument("--output-format", choices=OUTPUT_FORMATS, default=None,
+                   help="output format (default: from the output name; TSV on stdout)")
+    p.add_argument("--filter", dest="keep_passing", action="store_true",
+                   help="write only rows that pass the --config filter thresholds (VCF: "
+                        "records with a passing ALT)")
+    p.add_argument("--genotype-build", choices=("GRCh37", "GRCh38"), default=None,
+                   help="genome build of a genotype file whose header does not state it "
+                        "(FTDNA); overrides the header")
+
+
+def _annotator(args: argparse.Namespace, gnomad_dir: str | None, version: str | None,
+               dataset: str | None, auto_index: bool) -> AnyAnnotator:
+    options = {"auto_index": auto_index, "max_workers": args.workers,
+               "max_gap": args.max_gap, "chunk_size": args.chunk_size,
+               "reference": getattr(args, "reference", None),
+               "scheduler": getattr(args, "scheduler", None),
+               "allow_ref_mismatch": getattr(args, "allow_ref_mismatch", False)}
+    config = _config(args)
+    if gnomad_dir is None:
+        if config is None or not config.datasets:
+            msg = "give --gnomad-dir, or a --config whose gnomad section names the folders"
+            raise UsageError(msg)
+        from .config import open_configured
+
+        only = tuple(dataset.split(",")) if dataset else None
+        if version is not None:
+            logger.warning("--version %s is ignored with the config's datasets; set "
+                           "version in the config", version)
+        annotator: AnyAnnotator = open_configured(config, datasets=only, **options)
+        return annotator
+    return open_annotator(gnomad_dir, version=version, dataset=dataset or "exomes", **options)
+
+
+def _config(args: argparse.Namespace) -> Config | None:
+    path = getattr(args, "config", None)
+    if path is None:
+        return None
+    cached: Config | None = getattr(args, "_config", None)
+    if cached is None:
+        from .config import load_config
+
+        cached = load_config(path)
+        args._config = cached
+    return cached
+
+
+class UsageError(Exception):
+    """A command line that misses something argparse cannot check on its own (exit 2)."""
+
+
+def progress_wanted(quiet: bool, stream: TextIO) -> bool:
+    """Show a progress bar only on a terminal, and never with --quiet."""
+    return not quiet and stream.isatty()
 
 
 def _show_progress(args: argparse.Namespace) -> bool:
-    return not args.quiet and sys.stderr.isatty()
+    return progress_wanted(args.quiet, sys.stderr)
 
 
 def _run_annotate(args: argparse.Namespace) -> int:
+    config = _config(args)
     annotator = _annotator(args, args.gnomad_dir, args.gnomad_version, args.dataset,
                            not args.no_auto_index)
     try:
         summary = annotate_file(annotator, args.input, args.output,
                                 input_format=args.input_format,
-                                show_progress=_show_progress(args), strict=args.strict)
+                                output_format_=args.output_format,
+                                show_progress=_show_progress(args),
+                                command=args.command_line,
+                                thresholds=config.filter if config else None,
+                                keep_passing=args.keep_passing,
+                                genotype_build=args.genotype_build, strict=args.strict)
     finally:
         annotator.close()
     print(summary.line(), file=sys.stderr)
+    return 0
+
+
+def _add_lookup_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
+    look = sub.add_parser("lookup", formatter_class=fmt,
+                          help="print the gnomAD frequencies of variant IDs by group",
+                          description="Look up gnomAD variant IDs such as 1-55505647-G-T or "
+                                      "chr1:55516888:G:GA (1-based positions) and print "
+                                      "their frequencies by genetic-ancestry group.")
+    look.add_argument("variants", nargs="+", metavar="VARIANT",
+                      help="variant IDs (CHROM-POS-REF-ALT or CHROM:POS:REF:ALT); - reads "
+                           "them from stdin, one per line")
+    _add_gnomad_options(look)
+    look.add_argument("--no-auto-index", action="store_true",
+                      help="fail on a missing index instead of writing one beside the file")
+    _add_engine_options(look)
+    look.set_defaults(func=_run_lookup)
+
+
+def _run_lookup(args: argparse.Namespace) -> int:
+    from .pipeline import RunSummary, lookup_ids
+    from .variant_ids import render_lookup
+
+    ids = list(args.variants)
+    if ids == ["-"]:
+        ids = [w for line in sys.stdin for w in line.split("#", 1)[0].split()]
+        if not ids:
+            msg = "no variant IDs on stdin"
+            raise UsageError(msg)
+    annotator = _annotator(args, args.gnomad_dir, args.gnomad_version, args.dataset,
+                           not args.no_auto_index)
+    try:
+        frame, result = lookup_ids(annotator, ids, show_progress=_show_progress(args))
+        release = annotator.release_key
+    finally:
+        annotator.close()
+    print(render_lookup(frame, release))
+    print(RunSummary(len(frame), result.counts(), result.seconds, release, "stdout").line(),
+          file=sys.stderr)
+    return 0
+
+
+def _add_info_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
+    info = sub.add_parser("info", formatter_class=fmt,
+                          help="describe the gnomAD files of a folder",
+                          description="Tell which gnomAD release(s), build, chromosomes, "
+                                      "indexes and fields a folder holds. Reads headers and "
+                                      "indexes only; `varidex index DIR` builds missing "
+                                      "indexes.")
+    info.add_argument("directory", help="folder of gnomAD sites files")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.set_defaults(func=_run_info)
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    import json
+
+    from .folder_info import describe_folder, render_folder
+
+    found = describe_folder(args.directory)
+    if args.json:
+        print(json.dumps(found.as_dict(), indent=2))
+    else:
+        print(render_folder(found))
     return 0
 
 
@@ -205,7 +349,9 @@ def _run_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(words)
+    args.command_line = shlex.join(["varidex", *words])
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="varidex: %(message)s", stream=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _terminated)
@@ -214,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _Terminated:
         print("error: terminated (SIGTERM); no output was written", file=sys.stderr)
         return 143
+    except UsageError as exc:
+        parser.error(str(exc))  # exit 2, as argparse's own usage errors
     except VaridexError as exc:
         if args.debug:
             raise

@@ -6,6 +6,7 @@ record, ``chrom:pos``) and how to fix it::
 
     VaridexError
     ├── InputFormatError          user input that cannot be read as variants
+    ├── ConfigError               a --config file that cannot be used
     ├── OutputError               an output that cannot be written
     ├── MissingDependencyError    an optional extra is not installed (also an ImportError)
     ├── ClusterError              the Dask scheduler cannot be reached, or has no workers
@@ -41,6 +42,14 @@ class InputFormatError(VaridexError):
         super().__init__(where + message)
         self.path = path
         self.line = line
+
+
+class ConfigError(VaridexError):
+    """A configuration file (``--config``) that cannot be read or holds invalid settings."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        super().__init__(f"{path}: {message}" if path is not None else message)
+        self.path = path
 
 
 class OutputError(VaridexError):

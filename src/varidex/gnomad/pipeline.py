@@ -13,17 +13,21 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from . import formats
 from .annotate import LookupResult, result_frame
 from .combine import AnyAnnotator
 from .contigs import HG19_CHRM_LENGTH, normalize_chrom
-from .errors import BuildMismatchError, InputFormatError
-from .formats import guess_format
-from .formats.delimited import AtomicOutput, iter_delimited
-from .formats.stdin import stdin_format
-from .formats.vcf import iter_vcf
+from .errors import BuildMismatchError, ConfigError, InputFormatError
+from .filtering import PASS_COLUMN, FilterThresholds, pass_filter
+from .formats.base import InputBatch
+from .formats.consumer import GENOTYPE_FORMATS, iter_genotypes
+from .formats.vcf_source import VcfSource
+from .formats.vcf_writer import VcfWriter
 from .frames import variant_columns
+from .genotypes import PAIRS, annotate_genotypes, check_build
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
 from .problems import RecordProblems
+from .provenance import Provenance
 from .releases import CHR1_LENGTH
 
 logger = logging.getLogger(__name__)
@@ -31,70 +35,66 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class RunSummary:
-    """Counts and timing of one annotation run, for the one-line summary."""
+    """Counts and timing of one annotation run, for the one-line summary.
+
+    ``unit`` is ``variants`` (one per ALT allele), or ``genotypes`` for a consumer genotype
+    file, whose ``counts`` are output rows by genotype status; ``filtered`` rows (records
+    for VCF output) were left out by ``--filter``, ``unassessed`` of them for want of a
+    verdict."""
 
     variants: int
     counts: dict[str, int]
     seconds: float
     release: str
     output: str
+    unit: str = "variants"
+    source: str = ""
+    filtered: int = 0
+    unassessed: int = 0
 
     def line(self) -> str:
-        found = self.counts.get(FOUND, 0) + self.counts.get(FOUND_NON_PASS, 0)
-        skipped = self.variants - found - self.counts.get("absent", 0) - self.counts.get(
-            NO_DATA, 0)
+        c = self.counts
+        found = c.get(FOUND, 0) + c.get(FOUND_NON_PASS, 0)
         rate = self.variants / self.seconds if self.seconds > 0 else float("inf")
-        return (f"varidex: {self.variants} variants, {found} found "
-                f"({self.counts.get(FOUND, 0)} PASS, {self.counts.get(FOUND_NON_PASS, 0)} "
-                "non-PASS), "
-                f"{self.counts.get('absent', 0)} absent, {self.counts.get(NO_DATA, 0)} no data, "
-                f"{skipped} skipped; {self.seconds:.2f} s ({rate:,.0f} variants/s); "
-                f"gnomAD {self.release}; output {self.output}")
+        tail = (f"{self.seconds:.2f} s ({rate:,.0f} {self.unit}/s); gnomAD {self.release}; "
+                f"output {self.output}")
+        if self.filtered:
+            tail = (f"{self.filtered} left out by --filter ({self.unassessed} could not be "
+                    f"assessed); " + tail)
+        found_text = (f"{found} found ({c.get(FOUND, 0)} PASS, {c.get(FOUND_NON_PASS, 0)} "
+                      "non-PASS)")
+        if self.unit == "genotypes":
+            return (f"varidex: {self.variants} genotypes ({self.source}): alleles "
+                    f"{found_text}, {c.get(ABSENT, 0)} absent, {c.get('no_coverage', 0)} "
+                    f"without coverage; positions {c.get('reference', 0)} reference only, "
+                    f"{c.get('unknown_ref', 0)} unknown REF, {c.get(NO_DATA, 0)} no data, "
+                    f"{c.get('no_call', 0)} no-calls, {c.get('indel_code', 0)} indel codes, "
+                    f"{c.get('invalid_genotype', 0)} invalid; {tail}")
+        skipped = self.variants - found - c.get(ABSENT, 0) - c.get(NO_DATA, 0)
+        return (f"varidex: {self.variants} variants, {found_text}, "
+                f"{c.get(ABSENT, 0)} absent, {c.get(NO_DATA, 0)} no data, "
+                f"{skipped} skipped; {tail}")
 
 
 #: Rows read, annotated and written at a time: memory stays flat whatever the input size.
 BATCH_ROWS = 250_000
 
-OUTPUT_SUFFIXES = {".tsv": "tsv", ".txt": "tsv", ".tab": "tsv", ".csv": "csv"}
-NOT_YET = (".vcf", ".bcf", ".parquet", ".xlsx", ".xls", ".json")
-
 
 def iter_variants(path: str, fmt: str | None = None, *,
                   batch_rows: int = BATCH_ROWS) -> Iterator[pd.DataFrame]:
-    """Batches of a VCF, CSV or TSV of variants (format from ``fmt`` or the file name)."""
-    kind = fmt or (stdin_format() if path == "-" else guess_format(path))
-    if path != "-" and Path(path).is_dir():
-        msg = "is a directory, not a variants file"
-        raise InputFormatError(msg, path=path)
-    if kind == "vcf":
-        return iter_vcf(path, batch_rows=batch_rows)
-    if kind in ("csv", "tsv"):
-        return iter_delimited(path, sep="," if kind == "csv" else "\t", batch_rows=batch_rows)
-    msg = f"unknown input format {kind!r}; use vcf, csv or tsv"
-    raise InputFormatError(msg, path=path)
+    """Batches of a VCF, CSV, TSV or Parquet file of variants (format from ``fmt``, the
+    file name, or the first bytes of stdin)."""
+    return formats.iter_variants(path, fmt, batch_rows=batch_rows)
 
 
 def read_variants(path: str, fmt: str | None = None) -> pd.DataFrame:
-    """A whole VCF, CSV or TSV of variants as one frame."""
-    batches = list(iter_variants(path, fmt))
-    frame = pd.concat(batches, ignore_index=True) if len(batches) > 1 else batches[0]
-    frame.attrs = dict(batches[0].attrs)
-    out: pd.DataFrame = frame
-    return out
+    """A whole VCF, CSV, TSV or Parquet file of variants as one frame."""
+    return formats.read_variants(path, fmt)
 
 
 def output_format(path: str, fmt: str | None) -> str:
-    """``tsv`` or ``csv`` for an output path (``.gz`` allowed after either)."""
-    if fmt:
-        return fmt
-    if path == "-":
-        return "tsv"
-    name = path.lower().removesuffix(".gz").removesuffix(".bgz")
-    suffix = Path(name).suffix
-    if suffix in NOT_YET:
-        msg = f"{suffix} output is not available; write .tsv or .csv (optionally .gz)"
-        raise InputFormatError(msg, path=path)
-    return OUTPUT_SUFFIXES.get(suffix, "tsv")
+    """The output format of a path: by suffix (``.gz`` allowed after it), TSV for ``-``."""
+    return formats.output_format(path, fmt)
 
 
 def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
@@ -137,6 +137,11 @@ def annotate_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *,
             raise
         raise InputFormatError(str(exc), path=where) from None
     added = result_frame(result, release=annotator.release_key, index=frame.index)
+    again = [c for c in added.columns if c in frame.columns]
+    if again:  # an annotated file annotated again: this run's values replace the old ones
+        logger.info("%s: replacing the columns %s of an earlier annotation", where,
+                    ", ".join(again[:5]) + (" ..." if len(again) > 5 else ""))
+        frame = frame.drop(columns=again)
     return pd.concat([frame, added], axis=1), result
 
 
@@ -151,31 +156,102 @@ def _absent_indels(frame: pd.DataFrame) -> int:
 def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                   input_format: str | None = None, output_format_: str | None = None,
                   show_progress: bool = False, batch_rows: int = BATCH_ROWS,
-                  strict: bool = False) -> RunSummary:
+                  command: str | None = None, thresholds: FilterThresholds | None = None,
+                  keep_passing: bool = False,
+                  genotype_build: str | None = None, strict: bool = False) -> RunSummary:
     """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches.
 
-    Records with a non-DNA allele or an unknown contig get a status and (the first few) a
-    warning; with ``strict`` the first one is an error and nothing is written."""
+    Formats come from ``input_format``/``output_format_`` or the names (see
+    :mod:`varidex.gnomad.formats`); consumer genotype files are told from their header and
+    annotated per observed allele (:mod:`varidex.gnomad.genotypes`). ``thresholds`` add a
+    ``gnomad_pass_filter`` column; ``keep_passing`` writes only the rows (VCF: records with
+    an ALT) that pass. ``command`` goes into the output's provenance. Records with a
+    non-DNA allele or an unknown contig get a status and (the first few) a warning; with
+    ``strict`` the first one is an error and nothing is written.
+    """
     started = time.perf_counter()
-    kind = output_format(output_path, output_format_)
-    sep = "," if kind == "csv" else "\t"
+    if input_path != "-" and Path(input_path).is_dir():
+        msg = "is a directory, not a variants file"
+        raise InputFormatError(msg, path=input_path)
+    in_kind = formats.input_format(input_path, input_format)
+    out_kind = formats.output_format(output_path, output_format_)
+    if keep_passing and thresholds is None:
+        msg = "--filter needs filter thresholds (max_af, min_ac) in the --config file"
+        raise ConfigError(msg)
+    if thresholds is not None:
+        thresholds.check_groups(_groups(annotator), annotator.release_key)
+    provenance = Provenance.of(annotator, command)
+    if in_kind in GENOTYPE_FORMATS:
+        return _annotate_genotype_file(
+            annotator, input_path, output_path, in_kind, out_kind, provenance=provenance,
+            show_progress=show_progress, batch_rows=batch_rows, thresholds=thresholds,
+            keep_passing=keep_passing, genotype_build=genotype_build, started=started)
     counts: Counter[str] = Counter()
-    rows = absent_indels = 0
+    rows = absent_indels = filtered = unassessed = 0
     problems = RecordProblems(input_path, strict=strict)
-    batches = iter_variants(input_path, input_format, batch_rows=batch_rows)
-    with AtomicOutput(output_path) as out, tqdm(
-            unit=" variants", unit_scale=True, disable=None if show_progress else True,
-            delay=0.5,
-            dynamic_ncols=True, desc="gnomAD lookup") as bar:
-        for batch in batches:
-            annotated, result = annotate_frame(annotator, batch, show_progress=False,
-                                               where=input_path, progress=bar)
-            problems.check(annotated, rows_before=rows)
-            out.write_frame(annotated, sep=sep, header=rows == 0)
-            rows += len(batch)
-            counts.update(result.counts())
-            absent_indels += _absent_indels(annotated)
+    header = None
+    source: VcfSource | None = None
+    batches: Iterator[InputBatch]
+    if out_kind == "vcf":
+        if in_kind != "vcf":
+            msg = (f"VCF output needs VCF input (each record is written back with gnomAD "
+                   f"INFO fields), and this input is {in_kind}; write .tsv, .csv or .parquet")
+            raise InputFormatError(msg, path=input_path)
+        source = VcfSource(input_path, batch_rows=batch_rows)
+        header = source.header
+        batches = source.batches()
+    else:
+        batches = (InputBatch(f) for f in formats.iter_variants(input_path, in_kind,
+                                                                batch_rows=batch_rows))
+    try:
+        with formats.open_writer(out_kind, output_path, provenance=provenance,
+                                 vcf_header=header) as out, tqdm(
+                unit=" variants", unit_scale=True, disable=None if show_progress else True,
+                delay=0.5, dynamic_ncols=True, desc="gnomAD lookup") as bar:
+            for batch in batches:
+                annotated, result = annotate_frame(annotator, batch.frame,
+                                                   show_progress=False, where=input_path,
+                                                   progress=bar)
+                problems.check(annotated, rows_before=rows)
+                keep = None
+                if thresholds is not None:
+                    annotated[PASS_COLUMN] = verdict = pass_filter(annotated, thresholds)
+                    if keep_passing:
+                        keep = verdict.fillna(False).to_numpy(dtype=bool)
+                        unassessed += _unassessed(verdict, annotated, by_record=source is not None)
+                        if source is None:
+                            filtered += int((~keep).sum())
+                out.write(annotated, batch, keep=keep)
+                rows += len(batch.frame)
+                counts.update(result.counts())
+                absent_indels += _absent_indels(annotated)
+    finally:
+        if source is not None:
+            source.close()
     problems.finish()
+    if keep_passing and isinstance(out, VcfWriter):
+        filtered = out.records_read - out.records_written
+    _warn_at_end(annotator, absent_indels)
+    return RunSummary(rows, dict(counts), time.perf_counter() - started,
+                      annotator.release_key,
+                      "stdout" if output_path == "-" else str(Path(output_path)),
+                      filtered=filtered, unassessed=unassessed)
+
+
+def _unassessed(verdict: pd.Series, annotated: pd.DataFrame, *, by_record: bool) -> int:
+    """Rows without a verdict; for VCF output, records none of whose ALTs has one."""
+    missing = verdict.isna()
+    if not by_record:
+        return int(missing.sum())
+    return int(missing.groupby(annotated["vcf_record"].to_numpy()).all().sum())
+
+
+def _groups(annotator: AnyAnnotator) -> tuple[str, ...]:
+    parts = getattr(annotator, "parts", {"": annotator})
+    return tuple(dict.fromkeys(g for a in parts.values() for g in a.files.release.groups))
+
+
+def _warn_at_end(annotator: AnyAnnotator, absent_indels: int) -> None:
     if absent_indels and getattr(annotator, "reference", None) is None:
         logger.warning("%d indel(s) absent from gnomAD; gnomAD's indels are left-aligned, "
                        "so an indel written further right in a repeat is missed without "
@@ -186,6 +262,55 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
         logger.warning("%d gnomAD records repeated an allele already seen at the same "
                        "position (after normalization); the first record's values were used",
                        duplicates)
-    return RunSummary(rows, dict(counts), time.perf_counter() - started,
+
+
+def _annotate_genotype_file(annotator: AnyAnnotator, input_path: str, output_path: str,
+                            in_kind: str, out_kind: str, *, provenance: Provenance,
+                            show_progress: bool, batch_rows: int,
+                            thresholds: FilterThresholds | None, keep_passing: bool,
+                            genotype_build: str | None, started: float) -> RunSummary:
+    if out_kind == "vcf":
+        msg = (f"a {in_kind} genotype file gives no VCF records to write back; write .tsv, "
+               ".csv or .parquet")
+        raise InputFormatError(msg, path=input_path)
+    # Twelve lookups per genotyped position: batches of genotypes 12 times smaller keep
+    # the lookups of one batch, and the memory they take, at batch_rows.
+    header, batches = iter_genotypes(input_path, in_kind,
+                                     batch_rows=max(1, batch_rows // len(PAIRS)))
+    build = check_build(header, annotator.files.release.build, annotator.release_key,
+                        genotype_build=genotype_build, where=input_path)
+    counts: Counter[str] = Counter()
+    genotypes = filtered = unassessed = 0
+    with formats.open_writer(out_kind, output_path, provenance=provenance) as out, tqdm(
+            unit=" lookups", unit_scale=True, disable=None if show_progress else True,
+            delay=0.5, dynamic_ncols=True, desc="gnomAD lookup") as bar:
+        for frame in batches:
+            rows, found = annotate_genotypes(annotator, frame, where=input_path, progress=bar)
+            keep = None
+            if thresholds is not None:
+                rows[PASS_COLUMN] = pass_filter(rows, thresholds)
+                if keep_passing:
+                    keep = rows[PASS_COLUMN].fillna(False).to_numpy(dtype=bool)
+                    filtered += int((~keep).sum())
+                    unassessed += int(rows[PASS_COLUMN].isna().sum())
+            out.write(rows, keep=keep)
+            counts.update(found)
+            genotypes += len(frame)
+    if counts["conflicting_ref"]:
+        logger.warning("%d genotyped positions have gnomAD SNV records with different REF "
+                       "bases; they are reported as unknown_ref", counts["conflicting_ref"])
+    return RunSummary(genotypes, dict(counts), time.perf_counter() - started,
                       annotator.release_key,
-                      "stdout" if output_path == "-" else str(Path(output_path)))
+                      "stdout" if output_path == "-" else str(Path(output_path)),
+                      unit="genotypes", source=f"{header.label}, {build}",
+                      filtered=filtered, unassessed=unassessed)
+
+
+def lookup_ids(annotator: AnyAnnotator, ids: list[str], *,
+               show_progress: bool = False) -> tuple[pd.DataFrame, LookupResult]:
+    """Look up gnomAD variant IDs (``1-55505647-G-T``, ``chr1:55516888:G:GA``): the frame
+    of :func:`varidex.gnomad.variant_ids.parse_ids` with the ``gnomad_*`` columns."""
+    from .variant_ids import parse_ids
+
+    return annotate_frame(annotator, parse_ids(ids), show_progress=show_progress,
+                          where="variant ID")

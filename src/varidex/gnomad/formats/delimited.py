@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pysam
 
 from ..errors import InputFormatError, OutputError
-from ..frames import find_columns
+from ..frames import CANONICAL_COLUMNS, find_columns
 from ..keys import MAX_POSITION
+from ..variant_ids import expand_ids, id_column
 from .stdin import stdin_bytes
 
 
@@ -37,10 +39,13 @@ def iter_delimited(path: str, *, sep: str,
                          encoding_errors="replace") as reader:
             before = 0
             names: dict[str, str] | None = None
+            ids: str | None = None
             for frame in reader:
                 if names is None:
-                    names = find_columns(list(frame.columns), where=str(path))
-                yield _prepare(frame, names, before, path)
+                    names, ids = variant_columns_or_ids(list(frame.columns), where=str(path))
+                if ids is not None:  # a variant-ID column: 1-55505647-G-T
+                    frame = expand_ids(frame, ids, where=str(path), first_line=before + 2)
+                yield prepare_variants(frame, names, before, path)
                 before += len(frame)
         if names is None:
             msg = f"no header line: a {kind} needs a header naming its columns"
@@ -53,23 +58,49 @@ def iter_delimited(path: str, *, sep: str,
         raise InputFormatError(msg, path=path) from exc
 
 
-def _prepare(frame: pd.DataFrame, names: dict[str, str], before: int,
-             path: str) -> pd.DataFrame:
-    positions = frame[names["position"]].str.strip()
-    digits = positions.str.fullmatch(r"\d{1,10}")
-    bad = ~digits
-    bad[digits] = ~positions[digits].astype("int64").between(1, MAX_POSITION)
+def variant_columns_or_ids(columns: list[str], *,
+                           where: str) -> tuple[dict[str, str], str | None]:
+    """The input's four variant columns, or (canonical names, the variant-ID column) when
+    it has none but a ``variant_id`` column to take them from."""
+    ids = id_column(columns)
+    if ids is not None:
+        return {c: c for c in CANONICAL_COLUMNS}, ids
+    return find_columns(columns, where=where), None
+
+
+def prepare_variants(frame: pd.DataFrame, names: dict[str, str], before: int, path: str, *,
+                     first_line: int = 2, unit: str = "line") -> pd.DataFrame:
+    """Check the positions of a batch of table rows and split multi-ALT cells.
+
+    ``before`` rows came before this batch; the first data row is ``first_line`` (line 2 of
+    a CSV, after its header; row 1 of a Parquet file, ``unit="row"``)."""
+    column = names["position"]
+    values = frame[column]
+    if values.dtype.kind in "iu":
+        bad = ~values.between(1, MAX_POSITION)
+    elif values.dtype.kind == "f":
+        bad = ~(values.between(1, MAX_POSITION) & (values == values.round()))
+    else:
+        positions = values.astype(str).str.strip()
+        digits = positions.str.fullmatch(r"\d{1,10}").fillna(False).astype(bool)
+        bad = ~digits
+        bad[digits] = ~positions[digits].astype("int64").between(1, MAX_POSITION)
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
-        value = frame[names["position"]].iloc[i]
-        msg = (f"position {value!r} (column {names['position']!r}) is not a 1-based position: "
+        value = values.iloc[i]
+        value = value.item() if hasattr(value, "item") else value  # numpy scalar -> Python
+        msg = (f"position {value!r} (column {column!r}) is not a 1-based position: "
                f"a whole number from 1 to {MAX_POSITION:,}")
-        raise InputFormatError(msg, path=path, line=before + i + 2)
+        number = before + i + first_line
+        if unit == "line":
+            raise InputFormatError(msg, path=path, line=number)
+        msg = f"{unit} {number}: {msg}"
+        raise InputFormatError(msg, path=path)
     alt = names["alt_allele"]
-    if frame[alt].str.contains(",", regex=False).any():
+    if frame[alt].astype(str).str.contains(",", regex=False).any():
         # One row per ALT allele, as for VCF input; input_row/alt_index say where each came from.
         frame.insert(0, "input_row", range(before + 1, before + len(frame) + 1))
-        frame[alt] = frame[alt].str.split(",")
+        frame[alt] = frame[alt].astype(str).str.split(",")
         frame = frame.explode(alt, ignore_index=True)
         frame["alt_index"] = frame.groupby("input_row").cumcount()
     return frame
@@ -102,12 +133,16 @@ def _release_signals(held: set[int | signal.Signals] | None) -> None:
 class AtomicOutput:
     """A text output written to a temporary file beside the target and renamed into place
     only when complete (``-`` = stdout). ``.gz`` targets are bgzip-compressed. The file
-    gets the permissions a new file would get (umask), or those of the file it replaces."""
+    gets the permissions a new file would get (umask), or those of the file it replaces.
 
-    def __init__(self, path: str) -> None:
+    ``index_vcf``: a bgzipped VCF target also gets a tabix index (``.tbi``), built on the
+    temporary file and renamed with it; an unsortable file fails the whole output."""
+
+    def __init__(self, path: str, *, index_vcf: bool = False) -> None:
         self.path = path
         self._tmp: Path | None = None
         self.handle: Any = None
+        self.index_vcf = index_vcf and path.endswith((".gz", ".bgz"))
         if path == "-":
             return
         target = Path(path)
@@ -149,25 +184,39 @@ class AtomicOutput:
             if exc_type is None:
                 sys.stdout.flush()
             return
+        index = Path(f"{self._tmp}.tbi")
         try:
             self.handle.close()
             if exc_type is None:
+                if self.index_vcf:
+                    self._build_index()
                 self._tmp.chmod(_mode_for(Path(self.path)))
                 self._tmp.replace(self.path)
+                if self.index_vcf:
+                    index.chmod(_mode_for(Path(f"{self.path}.tbi")))
+                    index.replace(f"{self.path}.tbi")
         except OSError as err:
             msg = f"cannot finish writing ({err.strerror or err}); no output was written"
             raise OutputError(msg, path=self.path) from err
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                self._tmp.unlink()
+            for leftover in (self._tmp, index):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
 
-    def write_frame(self, frame: pd.DataFrame, *, sep: str, header: bool) -> None:
-        """Append ``frame`` as CSV/TSV: through Arrow's C++ writer (fast), or pandas when a
-        value needs quoting (a separator, quote or newline inside a cell)."""
-        data = _arrow_csv(frame, sep=sep, header=header)
-        if data is None:
-            data = frame.to_csv(None, sep=sep, index=False, na_rep="",
-                                header=header).encode()
+    def _build_index(self) -> None:
+        assert self._tmp is not None
+        try:
+            pysam.tabix_index(str(self._tmp), preset="vcf", force=True, keep_original=True)
+        except (OSError, ValueError) as exc:
+            detail = str(exc).split("[E::", 1)[-1].split("] ", 1)[-1]
+            msg = (f"cannot index the bgzipped VCF ({detail}): tabix needs records sorted by "
+                   "contig and position, and varidex keeps the input's order. Sort the input "
+                   "first (`bcftools sort`), or write an uncompressed .vcf; no output was "
+                   "written")
+            raise OutputError(msg, path=self.path) from exc
+
+    def write_bytes(self, data: bytes) -> None:
+        """Append raw bytes (text already encoded as UTF-8)."""
         try:
             if self.handle is None:
                 sys.stdout.write(data.decode())
@@ -178,6 +227,15 @@ class AtomicOutput:
         except OSError as exc:
             msg = f"cannot write ({exc.strerror or exc}); is the disk full?"
             raise OutputError(msg, path=self.path) from exc
+
+    def write_frame(self, frame: pd.DataFrame, *, sep: str, header: bool) -> None:
+        """Append ``frame`` as CSV/TSV: through Arrow's C++ writer (fast), or pandas when a
+        value needs quoting (a separator, quote or newline inside a cell)."""
+        data = _arrow_csv(frame, sep=sep, header=header)
+        if data is None:
+            data = frame.to_csv(None, sep=sep, index=False, na_rep="",
+                                header=header).encode()
+        self.write_bytes(data)
 
 
 def _arrow_csv(frame: pd.DataFrame, *, sep: str, header: bool) -> bytes | None:
@@ -211,3 +269,26 @@ def write_table(frame: pd.DataFrame, path: str, *, sep: str) -> None:
     """Write ``frame`` to ``path`` (``-`` = stdout) atomically (see :class:`AtomicOutput`)."""
     with AtomicOutput(path) as out:
         out.write_frame(frame, sep=sep, header=True)
+
+
+class DelimitedWriter:
+    """Annotated batches as one CSV or TSV (header once), written atomically."""
+
+    def __init__(self, path: str, *, sep: str) -> None:
+        self.sep = sep
+        self._out = AtomicOutput(path)
+        self._header = True
+
+    def __enter__(self) -> DelimitedWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        self._out.__exit__(exc_type, exc, tb)
+
+    def write(self, frame: pd.DataFrame, batch: object = None, *,
+              keep: np.ndarray | None = None) -> None:
+        if keep is not None:
+            frame = frame[keep]
+        self._out.write_frame(frame, sep=self.sep, header=self._header)
+        self._header = False

@@ -27,20 +27,5 @@ def stdin_bytes() -> io.BufferedReader:
     return reader
 
 
-def stdin_format() -> str:
-    """``vcf``, ``csv`` or ``tsv`` from the first line of standard input.
-
-    A VCF starts with ``##fileformat=VCF`` or ``#CHROM``; a first line with commas and no
-    tab is CSV; anything else is read as TSV.
-    """
-    head = stdin_bytes().peek(4096)[:4096]
-    first = head.split(b"\n", 1)[0]
-    if first.startswith((b"##fileformat=VCF", b"#CHROM")):
-        return "vcf"
-    if b"," in first and b"\t" not in first:
-        return "csv"
-    return "tsv"
-
-
 def stdin_text() -> IO[str]:
     return io.TextIOWrapper(stdin_bytes(), encoding="utf-8", errors="replace")

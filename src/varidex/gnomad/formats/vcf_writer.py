@@ -1,0 +1,304 @@
+"""VCF in, VCF out: every input record kept, in order, with gnomAD values as INFO fields.
+
+Each ALT allele is looked up on its own; the values are joined back per record in ALT
+order (``Number=A``: ``gnomad_af=0.01,.`` for a record whose second ALT has no value). A
+key whose alleles all lack a value is left out of the record. String values are
+percent-encoded as VCF 4.3 asks (``AC0;RF`` becomes ``AC0%3BRF``).
+
+The header keeps the input's lines, declares what the input used without declaring
+(contigs, FILTER, INFO and FORMAT keys, so that readers such as bcftools need not guess and
+warn), adds one ``##INFO`` line per gnomAD field and a ``##varidex=`` provenance line. The
+body is buffered in a temporary file until the end, because those declarations are only
+known once every record has been read.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Final
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputFormatError
+from ..provenance import Provenance
+from .base import InputBatch
+from .delimited import AtomicOutput
+from .vcf_source import VcfHeader
+
+#: Characters with a meaning in INFO values, and their VCF 4.3 percent-encoding (a space
+#: is encoded too: VCF 4.2 allows no white space in INFO).
+INFO_ESCAPES: Final = {"%": "%25", ";": "%3B", "=": "%3D", ",": "%2C", ":": "%3A",
+                       " ": "%20", "\t": "%09", "\n": "%0A", "\r": "%0D"}
+_ESCAPE: Final = str.maketrans(INFO_ESCAPES)
+_ID: Final = re.compile(r"^##(INFO|FORMAT|FILTER|contig)=<ID=([^,>]+)")
+_INFO_KEYS: Final = re.compile(r"(?:^|;)([^;=]+)")
+#: Records whose output text is built and written at a time (bounds the memory it takes).
+WRITE_SLICE: Final = 20_000
+_NOT_DECLARED: Final = ("Used in the input but not declared in its header; declared by "
+                        "varidex as the VCF specification assumes")
+
+
+def escape_info(text: str) -> str:
+    """Percent-encode the characters INFO values may not hold.
+
+    >>> escape_info("AC0;RF"), escape_info("a=b, c%")
+    ('AC0%3BRF', 'a%3Db%2C%20c%25')
+    """
+    return text.translate(_ESCAPE)
+
+
+_BASES: Final = {
+    "af": "allele frequency (a fraction)",
+    "ac": "allele count",
+    "an": "allele number (called alleles)",
+    "nhomalt": "number of homozygous individuals",
+    "nhemi": "number of hemizygous (XY or male) individuals, outside the pseudo-autosomal "
+             "regions of X and Y only",
+    "popmax": "genetic-ancestry group with the highest allele frequency (popmax/grpmax)",
+    "grpmax": "genetic-ancestry group with the highest allele frequency (popmax/grpmax)",
+    "af_popmax": "allele frequency of the popmax/grpmax group",
+    "af_grpmax": "allele frequency of the popmax/grpmax group",
+    "faf95_max": "maximum over groups of the filtering allele frequency (95% confidence)",
+    "faf95_max_group": "group of the maximum filtering allele frequency (95%)",
+    "faf99_max": "maximum over groups of the filtering allele frequency (99% confidence)",
+    "filters": "FILTER of the matched gnomAD record (PASS or the failed filters)",
+    "af_het": "heteroplasmic allele frequency (mitochondrial release)",
+    "ac_het": "heteroplasmic allele count (mitochondrial release)",
+    "max_hl": "maximum heteroplasmy level (mitochondrial release)",
+    "status": "varidex match status: found, found_non_pass (FILTER not PASS), absent "
+              "(the chromosome's file was searched, no such allele), no_data (no gnomAD file "
+              "or contig for the chromosome: not evidence of absence), skipped_star, "
+              "skipped_symbolic, invalid_allele",
+    "pass_filter": "true when the allele passes the configured frequency filter (max_af, "
+                   "min_ac, populations), false when it fails, missing when it cannot be "
+                   "assessed",
+}
+
+
+def describe(column: str, release: str) -> str:
+    """The ``Description`` of a gnomAD INFO field.
+
+    >>> describe("gnomad_af_nfe", "r2.1.1/exomes")
+    'gnomAD r2.1.1/exomes: allele frequency (a fraction), genetic-ancestry group nfe'
+    >>> describe("gnomad_genomes_ac", "r2.1.1/exomes+genomes")
+    'gnomAD r2.1.1 genomes: allele count'
+    """
+    name = column.removeprefix("gnomad_")
+    source = f"gnomAD {release}"
+    for ds in ("exomes", "genomes", "joint"):
+        if name.startswith(ds + "_"):
+            name = name[len(ds) + 1:]
+            source = f"gnomAD {release.split('/')[0]} {ds}"
+    if name in _BASES:
+        return f"{source}: {_BASES[name]}"
+    for base in ("af", "ac", "an", "nhomalt"):
+        if name.startswith(base + "_"):
+            return f"{source}: {_BASES[base]}, genetic-ancestry group {name[len(base) + 1:]}"
+    return f"{source}: {name}"
+
+
+def _vcf_type(series: pd.Series) -> str:
+    kind = series.dtype.kind
+    if kind == "f":
+        return "Float"
+    if kind in "iu":
+        return "Integer"
+    return "String"
+
+
+def value_strings(series: pd.Series) -> list[str | None]:
+    """Each value as VCF text, None where missing: numbers as the TSV writer writes them
+    (Arrow's shortest round-trip form), booleans as ``true``/``false``, text escaped.
+
+    >>> value_strings(pd.Series([0.0119305, float("nan")]))
+    ['0.0119305', None]
+    >>> value_strings(pd.Series(["AC0;RF", None], dtype=object))
+    ['AC0%3BRF', None]
+    >>> value_strings(pd.Series([True, None, False], dtype="boolean"))
+    ['true', None, 'false']
+    """
+    out: list[str | None] = _value_array(series).to_pylist()
+    return out
+
+
+def _value_array(series: pd.Series) -> Any:
+    """:func:`value_strings` as an Arrow string array (null where missing)."""
+    import pyarrow as pa
+
+    kind = series.dtype.kind
+    if kind == "b" or str(series.dtype) == "boolean":
+        return pa.array([None if v is None or v is pd.NA else ("true" if v else "false")
+                         for v in series.tolist()], type=pa.string())
+    if kind in "fiu" or str(series.dtype) in ("Int64", "Float64"):
+        return pa.Array.from_pandas(series).cast(pa.string())
+    values = series.astype(object)
+    escaped = {v: (None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                   else escape_info(str(v))) for v in pd.unique(values)}
+    return pa.array([escaped[v] for v in values.tolist()], type=pa.string())
+
+
+class VcfWriter:
+    """The annotated VCF: the input's records with gnomAD INFO fields, atomically written;
+    bgzipped and tabix-indexed when the name ends in ``.gz`` (``-`` = stdout)."""
+
+    def __init__(self, path: str, header: VcfHeader, provenance: Provenance) -> None:
+        self.path = path
+        self.header = header
+        self.provenance = provenance
+        self._out = AtomicOutput(path, index_vcf=True)
+        folder = None if path == "-" else Path(path).parent
+        # Closed in __exit__: it lives across write() calls.
+        self._body: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - see above
+            dir=folder, prefix=".varidex-body-")
+        self._columns: list[str] | None = None
+        self._types: dict[str, str] = {}
+        self._seen: dict[str, set[str]] = {"contig": set(), "FILTER": set(), "INFO": set(),
+                                           "FORMAT": set()}
+        self.records_read = 0
+        self.records_written = 0
+
+    def __enter__(self) -> VcfWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if exc_type is None:
+                self._out.write_bytes(("\n".join(self._header_lines()) + "\n").encode())
+                self._body.seek(0)
+                while chunk := self._body.read(1 << 22):
+                    self._out.write_bytes(chunk)
+        except BaseException as err:
+            self._body.close()
+            self._out.__exit__(type(err), err, err.__traceback__)
+            raise
+        self._body.close()
+        self._out.__exit__(exc_type, exc, tb)
+
+    def write(self, frame: pd.DataFrame, batch: InputBatch | None = None, *,
+              keep: np.ndarray | None = None) -> None:
+        if batch is None or batch.records is None:
+            msg = "VCF output needs VCF input (its records are written back with INFO added)"
+            raise InputFormatError(msg, path=self.path)
+        records = batch.records
+        if self._columns is None:
+            self._columns = [c for c in frame.columns
+                             if str(c).startswith("gnomad_") and c != "gnomad_release"]
+            self._types = {c: _vcf_type(frame[c]) for c in self._columns}
+        self._note_undeclared(frame, records)
+        n = len(records)
+        rec = frame["vcf_record"].to_numpy(dtype=np.int64) - batch.first_record
+        counts = np.bincount(rec, minlength=n)  # rows (ALTs) per record, in record order
+        ends = np.cumsum(counts)
+        keep_record = None
+        if keep is not None:
+            keep_record = np.bincount(rec, weights=np.asarray(keep, dtype=float),
+                                      minlength=n) > 0
+        # Records in slices: the text built for a slice is written before the next one.
+        for k0 in range(0, n, WRITE_SLICE):
+            k1 = min(n, k0 + WRITE_SLICE)
+            r0 = int(ends[k0 - 1]) if k0 else 0
+            additions = self._additions(frame.iloc[r0:int(ends[k1 - 1])], counts[k0:k1])
+            lines = self._lines(records[k0:k1], additions,
+                                None if keep_record is None else keep_record[k0:k1])
+            if lines:
+                self._body.write(("\n".join(lines) + "\n").encode())
+            self.records_written += len(lines)
+        self.records_read += n
+
+    def _lines(self, records: list[list[str]], additions: list[str],
+               keep: np.ndarray | None) -> list[str]:
+        wanted = set(self._columns or ())
+        lines: list[str] = []
+        for k, cols in enumerate(records):
+            if keep is not None and not keep[k]:
+                continue
+            info = cols[7]
+            if "gnomad_" in info:  # annotated before: this run's values replace the old
+                info = ";".join(i for i in info.split(";") if i.split("=", 1)[0] not in wanted)
+            if info in ("", "."):
+                info = additions[k][1:] or "."
+            else:
+                info += additions[k]
+            lines.append("\t".join([*cols[:7], info, *cols[8:]]))
+        return lines
+
+    def _additions(self, rows: pd.DataFrame, counts: np.ndarray) -> list[str]:
+        """``;key=value...`` to append to each record's INFO, values joined in ALT order;
+        ``rows`` are the records' ALT rows, ``counts`` how many each record has."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = len(counts)
+        if not self._columns or n == 0:
+            return [""] * n
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        arrays = {c: _value_array(rows[c]) for c in self._columns}
+        # Records with one ALT (nearly all): ";key=value" pieces joined in Arrow.
+        pieces = [pc.fill_null(pc.binary_join_element_wise(pa.scalar(f";{c}="), a, ""), "")
+                  for c, a in arrays.items()]
+        joined = pc.binary_join_element_wise(*pieces, "")
+        out: list[str] = joined.take(pa.array(starts)).to_pylist()
+        multi = np.flatnonzero(counts > 1)
+        if len(multi):
+            lists = {c: a.to_pylist() for c, a in arrays.items()}
+            for k in multi.tolist():
+                s, m = int(starts[k]), int(counts[k])
+                parts: list[str] = []
+                for c, col in lists.items():
+                    vals = col[s:s + m]
+                    if any(v is not None for v in vals):
+                        parts.append(f";{c}=" + ",".join("." if v is None else v for v in vals))
+                out[k] = "".join(parts)
+        return out
+
+    def _note_undeclared(self, frame: pd.DataFrame, records: list[list[str]]) -> None:
+        seen = self._seen
+        seen["contig"].update(str(c) for c in pd.unique(frame["chromosome"]))
+        for value in pd.unique(frame["filter"]):
+            seen["FILTER"].update(f for f in str(value).split(";") if f not in ("", ".", "PASS"))
+        infos = ";".join(cols[7] for cols in records)
+        seen["INFO"].update(k for k in _INFO_KEYS.findall(infos) if k != ".")
+        formats = {cols[8].split("\t", 1)[0] for cols in records if len(cols) > 8}
+        for f in formats:
+            seen["FORMAT"].update(k for k in f.split(":") if k and k != ".")
+
+    def _header_lines(self) -> list[str]:
+        columns = self._columns or []
+        ours = set(columns)
+        meta = list(self.header.meta)
+        declared: dict[str, set[str]] = {k: set() for k in self._seen}
+        for line in meta:
+            m = _ID.match(line)
+            if m:
+                declared[m.group(1)].add(m.group(2))
+        out: list[str] = []
+        if not meta or not meta[0].startswith("##fileformat="):
+            out.append("##fileformat=VCFv4.2")
+        for line in meta:
+            m = _ID.match(line)
+            if m and m.group(1) == "INFO" and m.group(2) in ours:
+                continue  # replaced below by this run's definition
+            out.append(line)
+        seen = self._seen
+        seen["INFO"] -= ours
+        for name in sorted(seen["FILTER"] - declared["FILTER"]):
+            out.append(f'##FILTER=<ID={name},Description="{_NOT_DECLARED}">')
+        for name in sorted(seen["INFO"] - declared["INFO"]):
+            out.append(f'##INFO=<ID={name},Number=.,Type=String,Description="{_NOT_DECLARED}">')
+        for name in sorted(seen["FORMAT"] - declared["FORMAT"]):
+            out.append(f'##FORMAT=<ID={name},Number=.,Type=String,'
+                       f'Description="{_NOT_DECLARED}">')
+        for name in sorted(seen["contig"] - declared["contig"]):
+            out.append(f"##contig=<ID={name}>")
+        release = self.provenance.release
+        for c in columns:
+            out.append(f'##INFO=<ID={c},Number=A,Type={self._types[c]},'
+                       f'Description="{describe(c, release)}">')
+        out.append(self.provenance.vcf_line())
+        out.append(self.header.columns)
+        return out
