@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from varidex import __version__
 
@@ -17,6 +18,9 @@ from .combine import AnyAnnotator, open_annotator
 from .engine import DEFAULT_CHUNK_SIZE
 from .errors import VaridexError
 from .pipeline import annotate_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger("varidex")
 
@@ -69,6 +73,67 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
                    help="show tracebacks and debug logs")
 
 
+#: ACMG options that take a value, and the FrequencyThresholds setting each one sets.
+_ACMG_VALUES = {"inheritance": "inheritance", "prevalence": "prevalence",
+                "allelic_heterogeneity": "allelic_heterogeneity",
+                "genetic_heterogeneity": "genetic_heterogeneity", "penetrance": "penetrance",
+                "max_credible_af": "max_credible_af", "ba1_exceptions": "ba1_exceptions"}
+
+
+def _add_acmg_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "ACMG/AMP population evidence",
+        "BA1, BS1, PM2_Supporting and BS2 per variant, each with its value, group, threshold "
+        "and reason (acmg_* columns). Any of these options implies --acmg.")
+    g.add_argument("--acmg", action="store_true",
+                   help="add the acmg_* evidence columns (ClinGen SVI defaults)")
+    g.add_argument("--inheritance", choices=("dominant", "recessive", "x-linked"),
+                   default=None, help="mode of inheritance of the disorder (BS2, PM2 "
+                                      "threshold, BS1 from prevalence); default: unknown")
+    g.add_argument("--prevalence", default=None, metavar="P",
+                   help="disorder prevalence, e.g. 1/500: BS1's maximum credible AF "
+                        "(Whiffin et al. 2017) with the allelic and genetic heterogeneity, "
+                        "penetrance and inheritance")
+    g.add_argument("--allelic-heterogeneity", default=None, metavar="A",
+                   help="largest share of cases one variant explains (0-1)")
+    g.add_argument("--genetic-heterogeneity", default=None, metavar="G",
+                   help="largest share of cases the gene explains (0-1; default 1)")
+    g.add_argument("--penetrance", default=None, metavar="F", help="penetrance (0-1)")
+    g.add_argument("--max-credible-af", default=None, metavar="AF",
+                   help="BS1 threshold given directly instead of from --prevalence")
+    g.add_argument("--ba1-exceptions", default=None, metavar="FILE",
+                   help="TSV replacing the shipped ClinGen BA1 exception list (same columns)")
+    g.add_argument("--acmg-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other setting, e.g. pm2_max_af_recessive=0.0007 or "
+                        "bs2_min_homozygotes=3 (repeatable; see the README)")
+
+
+def _acmg_transform(args: argparse.Namespace, build: str) -> Callable[[pd.DataFrame],
+                                                                   pd.DataFrame] | None:
+    """The evidence step for the --acmg options, or None; settings are checked here,
+    before any lookup."""
+    values = {key: getattr(args, opt) for opt, key in _ACMG_VALUES.items()
+              if getattr(args, opt) is not None}
+    for item in args.acmg_set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            msg = f"--acmg-set {item!r}: write KEY=VALUE, e.g. pm2_max_af_recessive=0.0007"
+            raise VaridexError(msg)
+        values[key.strip()] = value.strip()
+    if not (args.acmg or values):
+        return None
+    from functools import partial
+
+    from varidex.acmg import FrequencyThresholds, evaluate_frequency_evidence, load_ba1_exceptions
+
+    thresholds = FrequencyThresholds.from_dict(values)
+    exceptions = load_ba1_exceptions(thresholds.ba1_exceptions)
+    logger.info("ACMG evidence: %s; BA1 exception list %s (%d entries)",
+                thresholds.describe(), exceptions.version, len(exceptions.entries))
+    return partial(evaluate_frequency_evidence, thresholds=thresholds, build=build,
+                   exceptions=exceptions)
+
+
 def build_parser() -> argparse.ArgumentParser:
     fmt = _HelpFormatter
     parser = argparse.ArgumentParser(
@@ -105,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     ann.add_argument("--allow-ref-mismatch", action="store_true",
                      help="go on when the input's REF alleles or contig lengths say it is on "
                           "another build than the gnomAD release")
+    _add_acmg_options(ann)
     _add_engine_options(ann)
     ann.set_defaults(func=_run_annotate)
 
@@ -146,9 +212,10 @@ def _run_annotate(args: argparse.Namespace) -> int:
     annotator = _annotator(args, args.gnomad_dir, args.gnomad_version, args.dataset,
                            not args.no_auto_index)
     try:
+        transform = _acmg_transform(args, annotator.files.release.build)
         summary = annotate_file(annotator, args.input, args.output,
                                 input_format=args.input_format,
-                                show_progress=_show_progress(args))
+                                show_progress=_show_progress(args), transform=transform)
     finally:
         annotator.close()
     print(summary.line(), file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,8 +149,14 @@ def _absent_indels(frame: pd.DataFrame) -> int:
 
 def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                   input_format: str | None = None, output_format_: str | None = None,
-                  show_progress: bool = False, batch_rows: int = BATCH_ROWS) -> RunSummary:
-    """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches."""
+                  show_progress: bool = False, batch_rows: int = BATCH_ROWS,
+                  transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+                  ) -> RunSummary:
+    """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches.
+
+    ``transform``, if given, is applied to each annotated batch before it is written (for
+    example the ACMG evidence step, which adds columns).
+    """
     started = time.perf_counter()
     kind = output_format(output_path, output_format_)
     sep = "," if kind == "csv" else "\t"
@@ -164,6 +170,8 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
         for batch in batches:
             annotated, result = annotate_frame(annotator, batch, show_progress=False,
                                                where=input_path, progress=bar)
+            if transform is not None:
+                annotated = transform(annotated)
             out.write_frame(annotated, sep=sep, header=rows == 0)
             rows += len(batch)
             counts.update(result.counts())
