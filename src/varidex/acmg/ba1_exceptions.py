@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Final
 
@@ -59,21 +60,22 @@ class Ba1ExceptionList:
         >>> shipped.find("GRCh38", "6", 26093141, "G", "A") is None
         True
         """
-        key = _key(str(chrom), pos, ref, alt)
-        if key is None:
-            return None
-        return self._index(build).get(key)
-
-    def _index(self, build: str) -> dict[Key, Ba1Exception]:
-        column = BUILDS.get(build)
-        if column is None:
+        index = self._indexes.get(build)
+        if index is None:
             msg = f"unknown genome build {build!r}; use GRCh37 or GRCh38"
             raise ValueError(msg)
-        out: dict[Key, Ba1Exception] = {}
-        for e in self.entries:
-            key = getattr(e, column)
-            if key is not None:
-                out[key] = e
+        canonical = normalize_chrom(str(chrom))
+        if not any(k[0] == canonical for k in index):
+            return None
+        key = _key(canonical, pos, ref, alt)
+        return None if key is None else index.get(key)
+
+    @cached_property
+    def _indexes(self) -> dict[str, dict[Key, Ba1Exception]]:
+        out: dict[str, dict[Key, Ba1Exception]] = {}
+        for build, column in BUILDS.items():
+            out[build] = {getattr(e, column): e for e in self.entries
+                          if getattr(e, column) is not None}
         return out
 
 

@@ -89,10 +89,16 @@ def evaluate_frequency_evidence(df: pd.DataFrame, thresholds: FrequencyThreshold
     faf95, faf95_group, faf99, faf_source = _faf(get, groups, n)
     found_statuses = (FOUND, FOUND_NON_PASS)
     status = get("status")
+    af, ac, an, nhomalt, nhemi = (get(c) for c in ("af", "ac", "an", "nhomalt", "nhemi"))
+    grpmax, af_grpmax, filters = get("popmax"), get("af_popmax"), get("filters")
+    per_group = [(g, get(f"af_{g}"), get(f"ac_{g}"), get(f"an_{g}")) for g in groups]
+    canonical: dict[object, str] = {}
     out: dict[str, list[Any]] = {c: [] for c in COLUMNS}
     cache: dict[tuple[str, str, str], list[CriterionResult]] = {}
     for i in range(n):
-        row_chrom = normalize_chrom(str(chrom[i]))
+        row_chrom = canonical.get(chrom[i])
+        if row_chrom is None:
+            row_chrom = canonical[chrom[i]] = normalize_chrom(str(chrom[i]))
         row_status = str(status[i])
         release = str(releases[i]) if releases[i] is not None else "gnomAD"
         if row_status not in found_statuses:
@@ -103,13 +109,12 @@ def evaluate_frequency_evidence(df: pd.DataFrame, thresholds: FrequencyThreshold
                 continue
         v = VariantFrequencies(
             status=row_status, release=release, build=genome, chrom=row_chrom,
-            pos=_int(pos[i]), af=get("af")[i], ac=get("ac")[i], an=get("an")[i],
-            nhomalt=get("nhomalt")[i], nhemi=get("nhemi")[i],
-            groups={g: GroupCounts(get(f"af_{g}")[i], get(f"ac_{g}")[i], get(f"an_{g}")[i])
-                    for g in groups},
-            grpmax=get("popmax")[i], af_grpmax=get("af_popmax")[i], faf95=faf95[i],
+            pos=_int(pos[i]), af=af[i], ac=ac[i], an=an[i], nhomalt=nhomalt[i],
+            nhemi=nhemi[i],
+            groups={g: GroupCounts(g_af[i], g_ac[i], g_an[i]) for g, g_af, g_ac, g_an in per_group},
+            grpmax=grpmax[i], af_grpmax=af_grpmax[i], faf95=faf95[i],
             faf95_group=faf95_group[i], faf99=faf99[i], faf_source=faf_source[i],
-            filters=get("filters")[i])
+            filters=filters[i])
         exception = None
         if v.pos is not None and row_status in found_statuses:
             exception = exceptions.find(genome, row_chrom, v.pos, str(ref[i]), str(alt[i]))
@@ -168,8 +173,8 @@ def _column(df: pd.DataFrame, name: str, n: int) -> list[Any]:
     if name not in df.columns:
         return [None] * n
     series = df[name]
-    values = series.astype(object).where(series.notna(), None).tolist()
-    return [v.item() if isinstance(v, np.generic) else v for v in values]
+    values: list[Any] = series.astype(object).where(series.notna(), None).tolist()
+    return values
 
 
 def _int(value: object) -> int | None:
