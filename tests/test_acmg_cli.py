@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -84,3 +85,25 @@ def test_help_lists_the_acmg_options(capsys: pytest.CaptureFixture[str]) -> None
                    "--ba1-exceptions", "--acmg-set"):
         assert option in text
     assert "ACMG/AMP population evidence" in text
+
+
+def test_readme_worked_example_is_a_real_run(gnomad_root: Path, tmp_path: Path) -> None:
+    """The README's --acmg table is what the command it shows writes."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("## ACMG/AMP population evidence"):]
+    block = re.search(r"\n```\n(position .*?)\n```", section, re.DOTALL)
+    assert block is not None
+    shown = block.group(1)
+    out = tmp_path / "demo.acmg.tsv"
+    assert run(gnomad_root, out, "--acmg", "--inheritance", "dominant", "--prevalence",
+               "1/500", "--allelic-heterogeneity", "0.1", "--penetrance", "0.5") == 0
+    table = pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False)
+    cols = ["position", "alt_allele", "gnomad_status", "acmg_ba1", "acmg_bs1",
+            "acmg_bs1_value", "acmg_pm2_supporting", "acmg_bs2", "acmg_review"]
+    view = table[cols].set_axis([c.removeprefix("acmg_").removeprefix("gnomad_")
+                                 for c in cols], axis=1)
+    lines = [ln.rstrip() for ln in view.to_string(index=False).splitlines()]
+    assert lines == [ln.rstrip() for ln in shown.splitlines()]
+    rs = table[table["id"] == "rs11591147"].iloc[0]
+    for name in ("ba1", "bs1", "pm2_supporting", "bs2"):
+        assert f"| {rs[f'acmg_{name}_reason']} |" in section
