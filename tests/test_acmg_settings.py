@@ -166,3 +166,18 @@ def test_public_names_sorted_and_importable() -> None:
     assert acmg.__all__ == sorted(acmg.__all__, key=lambda n: (not n.isupper(), n))
     for name in acmg.__all__:
         assert hasattr(acmg, name), name
+
+
+def test_readme_states_the_code_defaults() -> None:
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    t = FrequencyThresholds()
+    for phrase in (f"AF above {t.ba1_af:g} in a general continental group",
+                   f"AN of at least {t.ba1_min_an:,}", f"grpmax FAF95 above {t.ba1_faf:g}",
+                   f"at or below {t.pm2_max_af_dominant:g} (dominant, x-linked or unknown",
+                   f"or {t.pm2_max_af_recessive:g} (recessive)",
+                   f"AN below {t.pm2_min_an:,}",
+                   f"at least {t.bs2_min_homozygotes} homozygotes (recessive), "
+                   f"{t.bs2_min_hemizygotes} hemizygotes (x-linked",
+                   f"or {t.bs2_min_heterozygotes} heterozygotes (dominant",
+                   f"`--genetic-heterogeneity` (default {t.genetic_heterogeneity:g})"):
+        assert phrase in readme, phrase

@@ -96,14 +96,17 @@ def _add_acmg_options(p: argparse.ArgumentParser) -> None:
                         "penetrance and inheritance")
     g.add_argument("--allelic-heterogeneity", default=None, metavar="A",
                    help="largest share of cases one variant explains (0-1)")
+    from varidex.acmg.thresholds import FrequencyThresholds
+
     g.add_argument("--genetic-heterogeneity", default=None, metavar="G",
-                   help="largest share of cases the gene explains (0-1; default 1)")
+                   help="largest share of cases the gene explains (0-1; default "
+                        f"{FrequencyThresholds.genetic_heterogeneity:g})")
     g.add_argument("--penetrance", default=None, metavar="F", help="penetrance (0-1)")
     g.add_argument("--max-credible-af", default=None, metavar="AF",
                    help="BS1 threshold given directly instead of from --prevalence")
     g.add_argument("--ba1-exceptions", default=None, metavar="FILE",
                    help="TSV replacing the shipped ClinGen BA1 exception list (same columns)")
-    g.add_argument("--acmg-set", action="append", default=[], metavar="KEY=VALUE",
+    g.add_argument("--acmg-set", action="append", default=None, metavar="KEY=VALUE",
                    help="any other setting, e.g. pm2_max_af_recessive=0.0007 or "
                         "bs2_min_homozygotes=3 (repeatable; see the README)")
 
@@ -114,7 +117,7 @@ def _acmg_transform(args: argparse.Namespace, build: str) -> Callable[[pd.DataFr
     before any lookup."""
     values = {key: getattr(args, opt) for opt, key in _ACMG_VALUES.items()
               if getattr(args, opt) is not None}
-    for item in args.acmg_set:
+    for item in args.acmg_set or ():
         key, sep, value = item.partition("=")
         if not sep:
             msg = f"--acmg-set {item!r}: write KEY=VALUE, e.g. pm2_max_af_recessive=0.0007"
