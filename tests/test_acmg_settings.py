@@ -68,6 +68,7 @@ def test_from_dict_reads_a_config_section() -> None:
     ({"bs2_min_homozygotes": -1}, "whole number, 0 or more"),
     ({"bs2_min_homozygotes": 1.5}, "bs2_min_homozygotes: 1.5 is not a whole number"),
     ({"ba1_af": [0.05]}, "ba1_af: [0.05] is not a number"),
+    ({"ba1_af": None}, "ba1_af must be a fraction between 0 and 1, not unset (None)"),
     ({"prevalence": "one in 500"}, "cannot read 'one in 500' as a number"),
     ({"pm2_threshold": 0.1}, "unknown ACMG setting 'pm2_threshold'; known settings: "),
 ])

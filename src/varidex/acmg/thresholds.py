@@ -97,6 +97,11 @@ class FrequencyThresholds:
                    f"{', '.join(INHERITANCE)} (or leave it unset)")
             raise ThresholdError(msg)
         for name in ("ba1_af", "ba1_faf", "pm2_max_af_dominant", "pm2_max_af_recessive",
+                     "genetic_heterogeneity"):
+            if getattr(self, name) is None:
+                msg = f"{name} must be a fraction between 0 and 1, not unset (None)"
+                raise ThresholdError(msg)
+        for name in ("ba1_af", "ba1_faf", "pm2_max_af_dominant", "pm2_max_af_recessive",
                      "max_credible_af", "prevalence", "allelic_heterogeneity",
                      "genetic_heterogeneity"):
             _fraction(name, getattr(self, name))
