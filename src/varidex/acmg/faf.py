@@ -41,8 +41,6 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Final
 
-from scipy.special import gammainccinv, ndtri, pdtr
-
 #: Hail's defaults for calcFilterAlleleFreq (bracket, root tolerance, step).
 LOWER: Final = 1e-10
 UPPER: Final = 2.0
@@ -65,6 +63,8 @@ def poisson_quantile(p: float, lam: float) -> int:
     """
     if lam <= 0.0:
         return 0
+    from scipy.special import ndtri, pdtr  # here, not at import: the CLI starts faster
+
     target = p * (1.0 - 64.0 * _EPS)
     sigma = math.sqrt(lam)
     z = float(ndtri(p))
@@ -209,5 +209,7 @@ def exact_filtering_af(ac: int, an: int, confidence: float = 0.95) -> float:
     """
     if ac <= 1 or an == 0:
         return 0.0
+    from scipy.special import gammainccinv
+
     # P(X >= ac) is the regularized lower incomplete gamma P(ac, lam)
     return float(gammainccinv(ac, confidence)) / an

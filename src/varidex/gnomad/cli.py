@@ -9,18 +9,18 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from functools import partial
 
 from varidex import __version__
+from varidex.acmg.ba1_exceptions import Ba1ExceptionList, load_ba1_exceptions
+from varidex.acmg.evidence import evaluate_frequency_evidence
+from varidex.acmg.thresholds import INHERITANCE, FrequencyThresholds
 
 from .combine import AnyAnnotator, open_annotator
 from .engine import DEFAULT_CHUNK_SIZE
 from .errors import VaridexError
 from .pipeline import annotate_file
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 logger = logging.getLogger("varidex")
 
@@ -73,11 +73,9 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
                    help="show tracebacks and debug logs")
 
 
-#: ACMG options that take a value, and the FrequencyThresholds setting each one sets.
-_ACMG_VALUES = {"inheritance": "inheritance", "prevalence": "prevalence",
-                "allelic_heterogeneity": "allelic_heterogeneity",
-                "genetic_heterogeneity": "genetic_heterogeneity", "penetrance": "penetrance",
-                "max_credible_af": "max_credible_af", "ba1_exceptions": "ba1_exceptions"}
+#: ACMG options that take a value: each sets the FrequencyThresholds field of its name.
+_ACMG_VALUES = ("inheritance", "prevalence", "allelic_heterogeneity", "genetic_heterogeneity",
+                "penetrance", "max_credible_af", "ba1_exceptions")
 
 
 def _add_acmg_options(p: argparse.ArgumentParser) -> None:
@@ -87,17 +85,15 @@ def _add_acmg_options(p: argparse.ArgumentParser) -> None:
         "and reason (acmg_* columns). Any of these options implies --acmg.")
     g.add_argument("--acmg", action="store_true",
                    help="add the acmg_* evidence columns (ClinGen SVI defaults)")
-    g.add_argument("--inheritance", choices=("dominant", "recessive", "x-linked"),
-                   default=None, help="mode of inheritance of the disorder (BS2, PM2 "
-                                      "threshold, BS1 from prevalence); default: unknown")
+    g.add_argument("--inheritance", choices=INHERITANCE, default=None,
+                   help="mode of inheritance of the disorder (BS2, PM2 threshold, BS1 from "
+                        "prevalence); default: unknown")
     g.add_argument("--prevalence", default=None, metavar="P",
                    help="disorder prevalence, e.g. 1/500: BS1's maximum credible AF "
                         "(Whiffin et al. 2017) with the allelic and genetic heterogeneity, "
                         "penetrance and inheritance")
     g.add_argument("--allelic-heterogeneity", default=None, metavar="A",
                    help="largest share of cases one variant explains (0-1)")
-    from varidex.acmg.thresholds import FrequencyThresholds
-
     g.add_argument("--genetic-heterogeneity", default=None, metavar="G",
                    help="largest share of cases the gene explains (0-1; default "
                         f"{FrequencyThresholds.genetic_heterogeneity:g})")
@@ -111,12 +107,10 @@ def _add_acmg_options(p: argparse.ArgumentParser) -> None:
                         "bs2_min_homozygotes=3 (repeatable; see the README)")
 
 
-def _acmg_transform(args: argparse.Namespace, build: str) -> Callable[[pd.DataFrame],
-                                                                   pd.DataFrame] | None:
-    """The evidence step for the --acmg options, or None; settings are checked here,
-    before any lookup."""
-    values = {key: getattr(args, opt) for opt, key in _ACMG_VALUES.items()
-              if getattr(args, opt) is not None}
+def _acmg_settings(args: argparse.Namespace) -> tuple[FrequencyThresholds,
+                                                     Ba1ExceptionList] | None:
+    """The settings of the --acmg options (None without them), checked before any lookup."""
+    values = {key: getattr(args, key) for key in _ACMG_VALUES if getattr(args, key) is not None}
     for item in args.acmg_set or ():
         key, sep, value = item.partition("=")
         if not sep:
@@ -125,16 +119,11 @@ def _acmg_transform(args: argparse.Namespace, build: str) -> Callable[[pd.DataFr
         values[key.strip()] = value.strip()
     if not (args.acmg or values):
         return None
-    from functools import partial
-
-    from varidex.acmg import FrequencyThresholds, evaluate_frequency_evidence, load_ba1_exceptions
-
     thresholds = FrequencyThresholds.from_dict(values)
     exceptions = load_ba1_exceptions(thresholds.ba1_exceptions)
     logger.info("ACMG evidence: %s; BA1 exception list %s (%d entries)",
                 thresholds.describe(), exceptions.version, len(exceptions.entries))
-    return partial(evaluate_frequency_evidence, thresholds=thresholds, build=build,
-                   exceptions=exceptions)
+    return thresholds, exceptions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -212,10 +201,14 @@ def _show_progress(args: argparse.Namespace) -> bool:
 
 
 def _run_annotate(args: argparse.Namespace) -> int:
+    acmg = _acmg_settings(args)
     annotator = _annotator(args, args.gnomad_dir, args.gnomad_version, args.dataset,
                            not args.no_auto_index)
     try:
-        transform = _acmg_transform(args, annotator.files.release.build)
+        transform = None
+        if acmg is not None:
+            transform = partial(evaluate_frequency_evidence, thresholds=acmg[0],
+                                build=annotator.files.release.build, exceptions=acmg[1])
         summary = annotate_file(annotator, args.input, args.output,
                                 input_format=args.input_format,
                                 show_progress=_show_progress(args), transform=transform)
