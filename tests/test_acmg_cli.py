@@ -107,3 +107,16 @@ def test_readme_worked_example_is_a_real_run(gnomad_root: Path, tmp_path: Path) 
     rs = table[table["id"] == "rs11591147"].iloc[0]
     for name in ("ba1", "bs1", "pm2_supporting", "bs2"):
         assert f"| {rs[f'acmg_{name}_reason']} |" in section
+
+
+def test_settings_are_checked_before_the_gnomad_folder(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    """A bad setting stops the run before any gnomAD file is opened or indexed."""
+    empty = tmp_path / "gnomad"
+    empty.mkdir()
+    code = main(["annotate", str(DEMO), "--gnomad-dir", str(empty), "--penetrance", "2"])
+    assert code == 1
+    assert capsys.readouterr().err.startswith(
+        "error: penetrance must be above 0 and at most 1, not 2.0")
+    assert list(empty.iterdir()) == []
