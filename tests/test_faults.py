@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import multiprocessing
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -122,8 +123,9 @@ def test_worker_killed_mid_run_ends_with_an_error_and_no_output(tmp_path: Path) 
     assert "Traceback" not in err, err
     assert proc.returncode == 1
     lines = err.strip().splitlines()
-    assert lines[-1].startswith("error: a worker process was killed by SIGKILL while "
-                                "annotating "), err
+    # the pool notices the death while a chunk runs, or when the next one is sent
+    assert re.match(r"error: a worker process was killed by SIGKILL (while annotating|before "
+                    r"sending) ", lines[-1]), err
     assert "vcf.bgz" in lines[-1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]
 

@@ -13,9 +13,13 @@ import shlex
 import signal
 import sys
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, TextIO
 
 from varidex import __version__
+from varidex.acmg.ba1_exceptions import Ba1ExceptionList, load_ba1_exceptions
+from varidex.acmg.evidence import evaluate_frequency_evidence
+from varidex.acmg.thresholds import INHERITANCE, FrequencyThresholds
 
 from .combine import AnyAnnotator, open_annotator
 from .engine import DEFAULT_CHUNK_SIZE
@@ -76,6 +80,59 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
                    help="show tracebacks and debug logs")
 
 
+#: ACMG options that take a value: each sets the FrequencyThresholds field of its name.
+_ACMG_VALUES = ("inheritance", "prevalence", "allelic_heterogeneity", "genetic_heterogeneity",
+                "penetrance", "max_credible_af", "ba1_exceptions")
+
+
+def _add_acmg_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "ACMG/AMP population evidence",
+        "BA1, BS1, PM2_Supporting and BS2 per variant, each with its value, group, threshold "
+        "and reason (acmg_* columns). Any of these options implies --acmg.")
+    g.add_argument("--acmg", action="store_true",
+                   help="add the acmg_* evidence columns (ClinGen SVI defaults)")
+    g.add_argument("--inheritance", choices=INHERITANCE, default=None,
+                   help="mode of inheritance of the disorder (BS2, PM2 threshold, BS1 from "
+                        "prevalence); default: unknown")
+    g.add_argument("--prevalence", default=None, metavar="P",
+                   help="disorder prevalence, e.g. 1/500: BS1's maximum credible AF "
+                        "(Whiffin et al. 2017) with the allelic and genetic heterogeneity, "
+                        "penetrance and inheritance")
+    g.add_argument("--allelic-heterogeneity", default=None, metavar="A",
+                   help="largest share of cases one variant explains (0-1)")
+    g.add_argument("--genetic-heterogeneity", default=None, metavar="G",
+                   help="largest share of cases the gene explains (0-1; default "
+                        f"{FrequencyThresholds.genetic_heterogeneity:g})")
+    g.add_argument("--penetrance", default=None, metavar="F", help="penetrance (0-1)")
+    g.add_argument("--max-credible-af", default=None, metavar="AF",
+                   help="BS1 threshold given directly instead of from --prevalence")
+    g.add_argument("--ba1-exceptions", default=None, metavar="FILE",
+                   help="TSV replacing the shipped ClinGen BA1 exception list (same columns)")
+    g.add_argument("--acmg-set", action="append", default=None, metavar="KEY=VALUE",
+                   help="any other setting, e.g. pm2_max_af_recessive=0.0007 or "
+                        "bs2_min_homozygotes=3 (repeatable; see the README)")
+
+
+def _acmg_settings(args: argparse.Namespace) -> tuple[FrequencyThresholds,
+                                                     Ba1ExceptionList] | None:
+    """The settings of the --acmg options (None without them), checked before any lookup."""
+    values = {key: getattr(args, key) for key in _ACMG_VALUES if getattr(args, key) is not None}
+    for item in args.acmg_set or ():
+        key, sep, value = item.partition("=")
+        if not sep:
+            msg = f"--acmg-set {item!r}: write KEY=VALUE, e.g. pm2_max_af_recessive=0.0007"
+            raise VaridexError(msg)
+        values[key.strip()] = value.strip()
+    if not (args.acmg or values):
+        return None
+    thresholds = FrequencyThresholds.from_dict(values)
+    exceptions = load_ba1_exceptions(thresholds.ba1_exceptions)
+    logger.info("ACMG evidence: %s; BA1 exception list %s (%d entries)",
+                thresholds.describe(), exceptions.version, len(exceptions.entries))
+    return thresholds, exceptions
+
+
 def build_parser() -> argparse.ArgumentParser:
     fmt = _HelpFormatter
     parser = argparse.ArgumentParser(
@@ -117,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run on a Dask cluster: its scheduler's address, e.g. "
                           "tcp://host:8786 (needs pip install 'varidex[dask]'; --workers is "
                           "then not used)")
+    _add_acmg_options(ann)
     _add_engine_options(ann)
     ann.set_defaults(func=_run_annotate)
 
@@ -230,9 +288,14 @@ def _show_progress(args: argparse.Namespace) -> bool:
 
 def _run_annotate(args: argparse.Namespace) -> int:
     config = _config(args)
+    acmg = _acmg_settings(args)
     annotator = _annotator(args, args.gnomad_dir, args.gnomad_version, args.dataset,
                            not args.no_auto_index)
     try:
+        transform = None
+        if acmg is not None:
+            transform = partial(evaluate_frequency_evidence, thresholds=acmg[0],
+                                build=annotator.files.release.build, exceptions=acmg[1])
         summary = annotate_file(annotator, args.input, args.output,
                                 input_format=args.input_format,
                                 output_format_=args.output_format,
@@ -240,7 +303,8 @@ def _run_annotate(args: argparse.Namespace) -> int:
                                 command=args.command_line,
                                 thresholds=config.filter if config else None,
                                 keep_passing=args.keep_passing,
-                                genotype_build=args.genotype_build, strict=args.strict)
+                                genotype_build=args.genotype_build, strict=args.strict,
+                                transform=transform)
     finally:
         annotator.close()
     print(summary.line(), file=sys.stderr)

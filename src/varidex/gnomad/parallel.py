@@ -151,6 +151,8 @@ class ProcessExecutor:
     def _died(self, unit: list[ChunkTask], others: int, *, when: str) -> WorkerError:
         """The error for a pool whose worker died; the pool is discarded."""
         how = "died"
+        for process in self._seen.values():
+            process.join(1)  # reap it, so its exit code is known
         codes = [p.exitcode for p in self._seen.values() if p.exitcode not in (None, 0)]
         # the pool ends the surviving workers with SIGTERM: name the first death's cause
         codes.sort(key=lambda code: code == -signal.SIGTERM)

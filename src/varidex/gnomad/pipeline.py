@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,7 +158,9 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                   show_progress: bool = False, batch_rows: int = BATCH_ROWS,
                   command: str | None = None, thresholds: FilterThresholds | None = None,
                   keep_passing: bool = False,
-                  genotype_build: str | None = None, strict: bool = False) -> RunSummary:
+                  genotype_build: str | None = None, strict: bool = False,
+                  transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+                  ) -> RunSummary:
     """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches.
 
     Formats come from ``input_format``/``output_format_`` or the names (see
@@ -167,7 +169,9 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
     ``gnomad_pass_filter`` column; ``keep_passing`` writes only the rows (VCF: records with
     an ALT) that pass. ``command`` goes into the output's provenance. Records with a
     non-DNA allele or an unknown contig get a status and (the first few) a warning; with
-    ``strict`` the first one is an error and nothing is written.
+    ``strict`` the first one is an error and nothing is written. ``transform``, if given,
+    is applied to each annotated batch before it is written (for example the ACMG evidence
+    step, which adds columns).
     """
     started = time.perf_counter()
     if input_path != "-" and Path(input_path).is_dir():
@@ -213,6 +217,8 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                                                    show_progress=False, where=input_path,
                                                    progress=bar)
                 problems.check(annotated, rows_before=rows)
+                if transform is not None:
+                    annotated = transform(annotated)
                 keep = None
                 if thresholds is not None:
                     annotated[PASS_COLUMN] = verdict = pass_filter(annotated, thresholds)

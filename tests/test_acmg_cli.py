@@ -1,0 +1,122 @@
+"""``varidex annotate --acmg`` and friends, in-process through main()."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from varidex.acmg import COLUMNS
+from varidex.gnomad.cli import main
+
+DEMO = Path(__file__).parents[1] / "src" / "varidex" / "gnomad" / "data" / "demo_variants.vcf"
+
+
+def run(gnomad_root: Path, out: Path, *options: str) -> int:
+    return main(["annotate", str(DEMO), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "--version", "r2.1.1", "-o", str(out), "-q", "--workers", "1", *options])
+
+
+def test_annotate_with_acmg_evidence(gnomad_root: Path, tmp_path: Path,
+                                     caplog: pytest.LogCaptureFixture) -> None:
+    out = tmp_path / "demo.tsv"
+    with caplog.at_level(logging.INFO, logger="varidex"):
+        assert run(gnomad_root, out, "--acmg", "--inheritance", "dominant", "--prevalence",
+                   "1/500", "--allelic-heterogeneity", "0.1", "--penetrance", "0.5") == 0
+    table = pd.read_csv(out, sep="\t", dtype={"chromosome": str})
+    assert list(table.columns[-len(COLUMNS):]) == list(COLUMNS)
+    rs = table[table["id"] == "rs11591147"].iloc[0]
+    assert (rs["acmg_ba1"], rs["acmg_bs1"], rs["acmg_bs1_value"]) == ("not_met", "met",
+                                                                      0.0144002)
+    assert rs["acmg_bs1_threshold"] == 0.0002
+    assert table.loc[table["chromosome"] == "2", "acmg_pm2_supporting"].tolist() == [
+        "not_applicable"]
+    err = caplog.text
+    assert ("ACMG evidence: inheritance dominant; BA1 AF > 0.05 (continental AN >= 2000) or "
+            "FAF95 > 0.05; BS1 maximum credible AF 0.0002") in err
+    assert "BA1 exception list ClinGen SVI 2018-07-30" in err
+
+
+def test_acmg_options_imply_acmg_and_acmg_set(gnomad_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "demo.tsv"
+    assert run(gnomad_root, out, "--inheritance", "recessive", "--acmg-set",
+               "pm2_max_af_recessive=0.0007", "--acmg-set", "bs2-min-homozygotes=30") == 0
+    table = pd.read_csv(out, sep="\t")
+    assert set(table["acmg_pm2_supporting_threshold"]) == {0.0007}
+    rs = table[table["id"] == "rs11591147"].iloc[0]
+    assert (rs["acmg_bs2"], rs["acmg_bs2_value"]) == ("not_met", 29)  # 29 < 30 homozygotes
+
+
+def test_no_acmg_columns_unless_asked(gnomad_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "demo.tsv"
+    assert run(gnomad_root, out) == 0
+    assert not [c for c in pd.read_csv(out, sep="\t").columns if c.startswith("acmg_")]
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--prevalence", "1/500"], "error: prevalence given without allelic_heterogeneity="),
+    (["--acmg-set", "pm2=0.1"], "error: unknown ACMG setting 'pm2'"),
+    (["--acmg-set", "pm2_max_af_recessive"], "error: --acmg-set 'pm2_max_af_recessive': "
+                                             "write KEY=VALUE"),
+    (["--acmg", "--max-credible-af", "2%"], "error: max_credible_af: cannot read '2%'"),
+    (["--acmg", "--ba1-exceptions", "missing.tsv"], "error: missing.tsv: cannot read the BA1 "
+                                                    "exception list"),
+])
+def test_bad_acmg_settings_exit_1_and_write_nothing(gnomad_root: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    options: list[str], message: str) -> None:
+    out = tmp_path / "never.tsv"
+    assert run(gnomad_root, out, *options) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(message)
+    assert len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_help_lists_the_acmg_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["annotate", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--acmg", "--inheritance", "--prevalence", "--allelic-heterogeneity",
+                   "--genetic-heterogeneity", "--penetrance", "--max-credible-af",
+                   "--ba1-exceptions", "--acmg-set"):
+        assert option in text
+    assert "ACMG/AMP population evidence" in text
+
+
+def test_readme_worked_example_is_a_real_run(gnomad_root: Path, tmp_path: Path) -> None:
+    """The README's --acmg table is what the command it shows writes."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("## ACMG/AMP population evidence"):]
+    block = re.search(r"\n```\n(position .*?)\n```", section, re.DOTALL)
+    assert block is not None
+    shown = block.group(1)
+    out = tmp_path / "demo.acmg.tsv"
+    assert run(gnomad_root, out, "--acmg", "--inheritance", "dominant", "--prevalence",
+               "1/500", "--allelic-heterogeneity", "0.1", "--penetrance", "0.5") == 0
+    table = pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False)
+    cols = ["position", "alt_allele", "gnomad_status", "acmg_ba1", "acmg_bs1",
+            "acmg_bs1_value", "acmg_pm2_supporting", "acmg_bs2", "acmg_review"]
+    view = table[cols].set_axis([c.removeprefix("acmg_").removeprefix("gnomad_")
+                                 for c in cols], axis=1)
+    lines = [ln.rstrip() for ln in view.to_string(index=False).splitlines()]
+    assert lines == [ln.rstrip() for ln in shown.splitlines()]
+    rs = table[table["id"] == "rs11591147"].iloc[0]
+    for name in ("ba1", "bs1", "pm2_supporting", "bs2"):
+        assert f"| {rs[f'acmg_{name}_reason']} |" in section
+
+
+def test_settings_are_checked_before_the_gnomad_folder(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    """A bad setting stops the run before any gnomAD file is opened or indexed."""
+    empty = tmp_path / "gnomad"
+    empty.mkdir()
+    code = main(["annotate", str(DEMO), "--gnomad-dir", str(empty), "--penetrance", "2"])
+    assert code == 1
+    assert capsys.readouterr().err.startswith(
+        "error: penetrance must be above 0 and at most 1, not 2.0")
+    assert list(empty.iterdir()) == []
