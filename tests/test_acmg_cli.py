@@ -120,3 +120,30 @@ def test_settings_are_checked_before_the_gnomad_folder(tmp_path: Path,
     assert capsys.readouterr().err.startswith(
         "error: penetrance must be above 0 and at most 1, not 2.0")
     assert list(empty.iterdir()) == []
+
+
+def test_acmg_settings_from_the_config_file(gnomad_root: Path, tmp_path: Path) -> None:
+    config = tmp_path / "varidex.yaml"
+    config.write_text("acmg:\n  inheritance: dominant\n  prevalence: 1/500\n"
+                      "  allelic_heterogeneity: 0.1\n  penetrance: 0.5\n")
+    out = tmp_path / "demo.tsv"
+    assert run(gnomad_root, out, "--config", str(config)) == 0
+    table = pd.read_csv(out, sep="\t")
+    rs = table[table["id"] == "rs11591147"].iloc[0]
+    assert (rs["acmg_ba1"], rs["acmg_bs1"], rs["acmg_bs1_threshold"]) == ("not_met", "met",
+                                                                          0.0002)
+    # an option overrides the file: penetrance 0.05 raises the maximum credible AF tenfold
+    assert run(gnomad_root, out, "--config", str(config), "--penetrance", "0.05") == 0
+    table = pd.read_csv(out, sep="\t")
+    assert set(table["acmg_bs1_threshold"]) == {0.002}
+
+
+def test_bad_acmg_section_in_the_config(gnomad_root: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "varidex.yaml"
+    config.write_text("acmg:\n  inheritence: dominant\n")
+    assert run(gnomad_root, tmp_path / "o.tsv", "--config", str(config)) == 1
+    err = capsys.readouterr().err
+    assert "unknown ACMG setting 'inheritence'" in err
+    assert "varidex.yaml" in err
+    assert not (tmp_path / "o.tsv").exists()

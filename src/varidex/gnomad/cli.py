@@ -117,16 +117,26 @@ def _add_acmg_options(p: argparse.ArgumentParser) -> None:
 def _acmg_settings(args: argparse.Namespace) -> tuple[FrequencyThresholds,
                                                      Ba1ExceptionList] | None:
     """The settings of the --acmg options (None without them), checked before any lookup."""
-    values = {key: getattr(args, key) for key in _ACMG_VALUES if getattr(args, key) is not None}
+    config = _config(args)
+    from_config = dict(config.acmg) if config is not None and config.acmg is not None else {}
+    values = {**from_config,
+              **{key: getattr(args, key) for key in _ACMG_VALUES
+                 if getattr(args, key) is not None}}
     for item in args.acmg_set or ():
         key, sep, value = item.partition("=")
         if not sep:
             msg = f"--acmg-set {item!r}: write KEY=VALUE, e.g. pm2_max_af_recessive=0.0007"
             raise VaridexError(msg)
         values[key.strip()] = value.strip()
-    if not (args.acmg or values):
+    if not (args.acmg or values or (config is not None and config.acmg is not None)):
         return None
-    thresholds = FrequencyThresholds.from_dict(values)
+    try:
+        thresholds = FrequencyThresholds.from_dict(values)
+    except VaridexError as exc:
+        if not from_config:
+            raise
+        msg = f"{exc} (settings from --config {config.path if config else ''} and options)"
+        raise VaridexError(msg) from None
     exceptions = load_ba1_exceptions(thresholds.ba1_exceptions)
     logger.info("ACMG evidence: %s; BA1 exception list %s (%d entries)",
                 thresholds.describe(), exceptions.version, len(exceptions.entries))

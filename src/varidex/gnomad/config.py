@@ -15,6 +15,11 @@ Usage::
       max_af: 0.01                        # highest AF allowed (a fraction, inclusive)
       min_ac: 1                           # fewest gnomAD alleles required (inclusive)
       populations: [afr, amr, eas, nfe, sas]   # max_af applies to their highest AF
+    acmg:                                 # optional: the --acmg evidence and its settings
+      inheritance: dominant               # any key of FrequencyThresholds (see README);
+      prevalence: 1/500                   # command-line options override these
+      allelic_heterogeneity: 0.1
+      penetrance: 0.5
 
 The file is read with ``yaml.safe_load`` only (no Python objects). Unknown keys inside
 ``gnomad`` and ``filter`` are errors (a typo must not silently drop a threshold); other
@@ -38,7 +43,7 @@ logger = logging.getLogger(__name__)
 DATASET_NAMES: Final = ("exomes", "genomes", "joint")
 _DATASET_KEYS: Final = frozenset({"dir", "version", "enabled"})
 _FILTER_KEYS: Final = frozenset({"max_af", "min_ac", "populations"})
-_SECTIONS: Final = frozenset({"gnomad", "filter"})
+_SECTIONS: Final = frozenset({"gnomad", "filter", "acmg"})
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class Config:
     path: Path
     datasets: dict[str, DatasetConfig] = field(default_factory=dict)
     filter: FilterThresholds | None = None
+    #: the ``acmg`` section as written (checked by FrequencyThresholds.from_dict)
+    acmg: dict[str, object] | None = None
 
     def enabled(self, only: tuple[str, ...] | None = None) -> list[DatasetConfig]:
         """The enabled datasets (restricted to ``only`` when given), in a fixed order."""
@@ -106,7 +113,13 @@ def load_config(path: str | Path) -> Config:
                     ", ".join(other))
     datasets = _datasets(data.get("gnomad"), p)
     thresholds = _thresholds(data.get("filter"), p)
-    return Config(p, datasets, thresholds)
+    acmg = data.get("acmg")
+    if acmg is not None and not isinstance(acmg, dict):
+        msg = ("the acmg section must be a mapping of settings, e.g. inheritance: dominant "
+               "(see README)")
+        raise ConfigError(msg, path=p)
+    return Config(p, datasets, thresholds, {str(k): v for k, v in acmg.items()}
+                  if acmg is not None else None)
 
 
 def _datasets(section: Any, path: Path) -> dict[str, DatasetConfig]:
