@@ -16,22 +16,29 @@ gnomAD does not solve that equation in closed form. Its values come from Hail's
 3. step up by 1e-6 until ``qpois(ci, AN * af) >= AC`` and return the last value below, i.e.
    the step point minus 1e-6.
 
+Hail's ``qpois`` is jdistlib's ``Poisson.quantile``, a Java port of an older R's ``qpois``
+(:func:`hail_poisson_quantile`), which Hail still calls today. Below a mean of 1e5 it is
+the exact quantile; from 1e5 on its coarse-then-fine search returns one more than its
+Cornish-Fisher start whenever that start already reaches ``p`` (one above the exact
+quantile about half the time). The root search evaluates the quantile at ``AN * 2``
+first, so this can change its iterates for any AN above 50,000, and with them the root
+and the grid phase of step 3.
+
 The root search runs on a step function, so the result depends on its exact iterates; to
 reproduce gnomAD's numbers to six significant digits (what the VCFs print) this module
 follows Hail's control flow step by step. :func:`exact_filtering_af` gives the closed-form
-bound for comparison; the two differ by less than one 1e-6 step plus the bracket of the
-quantile step.
+bound for comparison.
 
-Step 3 makes the value the exact bound rounded down onto a 1e-6 grid (whose phase the
-root sets): at most 1e-6 below :func:`exact_filtering_af`.
+Step 3 makes the value the bound rounded down onto a 1e-6 grid (whose phase the root sets):
+at most 1e-6 below :func:`exact_filtering_af` while ``AN * AF`` is below 1e5, and where
+it is above, possibly one quantile step (about ``1 / AN``) lower still.
 
-This reproduces every faf95/faf99 field (each group, XX/XY, joint, non_ukb) of the real
-gnomAD v3.1.1, v3.1.2 and v4.0 excerpts to gnomAD's six printed digits. gnomAD r2.1.1 was
-computed by the Hail of 2018, which differs: its step 3 used the 95% quantile whatever
-``ci`` was (``stop_confidence=0.95`` reproduces r2.1.1's faf99 values), some of its fields
-give singletons a value (``singletons=True``), and a few large-AC values (38 of 18,256
-fields in the excerpts) sit one grid step or one quantile step elsewhere, for reasons not
-established.
+This reproduces every faf95/faf99 field (each group, XX/XY, joint, non_ukb, subsets) of
+the real gnomAD r2.1.1, v3.1.1, v3.1.2 and v4.0 excerpts to gnomAD's six printed digits.
+gnomAD r2.1.1 was computed by the Hail of 2018, which had two more quirks: its step 3 used
+the 95% quantile whatever ``ci`` was (``stop_confidence=0.95`` reproduces r2.1.1's faf99
+values), and it did not zero singletons, which some r2.1.1 fields show
+(``singletons=True``).
 """
 
 from __future__ import annotations
@@ -78,6 +85,55 @@ def poisson_quantile(p: float, lam: float) -> int:
         while float(pdtr(k, lam)) < target:
             k += 1.0
     return int(k)
+
+
+def hail_poisson_quantile(p: float, lam: float) -> int:
+    """``qpois(p, lam)`` as Hail computes it (jdistlib's port of an older R's ``qpois``).
+
+    Like :func:`poisson_quantile` below a mean of 1e5. From 1e5 on, the search first moves
+    from the Cornish-Fisher start ``y0`` in steps of ``floor(y0 / 1000)``, then in steps of
+    1, but the second pass picks its direction from the probability the first pass last
+    computed. When ``P(X <= y0) >= p`` the first pass stops at ``y0`` having computed a
+    probability below ``p`` one coarse step to the left, and the second pass then moves
+    right once: the result is ``y0 + 1``, which is one above the exact quantile when ``y0``
+    was exact. Otherwise (start below ``p``) both passes end on the exact quantile.
+
+    >>> hail_poisson_quantile(0.95, 1211.96), poisson_quantile(0.95, 1211.96)
+    (1270, 1270)
+    >>> hail_poisson_quantile(0.99, 146600.0), poisson_quantile(0.99, 146600.0)
+    (147492, 147491)
+    """
+    if lam <= 0.0:
+        return 0
+    from scipy.special import ndtri, pdtr
+
+    target = p * (1.0 - 64.0 * _EPS)
+    sigma = math.sqrt(lam)
+    z = float(ndtri(p))
+    # jdistlib rounds the start half to even (Java's rint), as Python's round does
+    y = float(round(lam + sigma * (z + (z * z - 1.0) / (6.0 * sigma))))
+    below = float(pdtr(y, lam)) < target  # direction of the next pass
+    increments = [1.0]
+    if lam >= 1e5:
+        increments = [math.floor(y * 0.001)]
+        while increments[-1] > 1.0:
+            increments.append(max(1.0, math.floor(increments[-1] / 100.0)))
+    for incr in increments:
+        if below:  # move right until P(X <= y) reaches the target
+            while True:
+                y += incr
+                if float(pdtr(y, lam)) >= target:
+                    below = False
+                    break
+        else:  # move left while the point one step left still reaches the target
+            while True:
+                if y == 0.0:
+                    break
+                if float(pdtr(y - incr, lam)) < target:
+                    below = True  # the last probability computed was below the target
+                    break
+                y = max(0.0, y - incr)
+    return int(y)
 
 
 def _brent_root(f: Callable[[float], float], lower: float, upper: float,
@@ -165,16 +221,17 @@ def _filtering_af(ac: int, an: int, ci: float, stop_ci: float, singletons: bool)
     target = float(ac - 1)
 
     def distance(af: float) -> float:
-        return target - poisson_quantile(ci, an * af)
+        return target - hail_poisson_quantile(ci, an * af)
 
     root = _brent_root(distance, LOWER, UPPER, TOLERANCE)
     rounder = 1.0 / (PRECISION / 100.0)
     start = math.floor((0.0 if root is None else root) * rounder + 0.5) / rounder
     # Smallest j >= 0 with qpois(stop_ci, an * (start + j * step)) >= ac; the quantile only
-    # grows with af, so a doubling then bisecting search finds the j Hail's loop stops at.
+    # grows with af (Hail's too: its start and the exact quantile both do), so a doubling
+    # then bisecting search finds the j Hail's loop stops at.
     def reached(j: int) -> bool:
         af = start + j * PRECISION
-        return af != 0.0 and poisson_quantile(stop_ci, an * af) >= ac
+        return af != 0.0 and hail_poisson_quantile(stop_ci, an * af) >= ac
 
     if reached(0):
         steps = 0
