@@ -158,3 +158,14 @@ def test_ctrl_c_leaves_no_output(tmp_path: Path, workers: int) -> None:
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "error: interrupted; no output was written"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]
+
+
+def test_absurd_worker_counts_are_cut_to_four_per_cpu(caplog: pytest.LogCaptureFixture) -> None:
+    from varidex.gnomad.parallel import resolve_workers
+
+    cpus = os.cpu_count() or 1
+    with caplog.at_level("WARNING", logger="varidex"):
+        assert resolve_workers(100_000) == 4 * cpus
+    assert f"100000 workers asked for on {cpus} CPUs; using {4 * cpus}" in caplog.text
+    assert resolve_workers(2) == 2
+    assert resolve_workers(None) == cpus

@@ -7,6 +7,7 @@ bounded number of chunks in flight, and turn a worker's death or exception into 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -22,6 +23,9 @@ from .errors import VaridexError, WorkerError
 def run_unit(tasks: list[ChunkTask]) -> list[ChunkResult]:
     """Run several chunks in one worker call; their columns travel back as one result."""
     return [run_chunks(tasks)]
+
+
+logger = logging.getLogger(__name__)
 
 
 def _worker_signals() -> None:
@@ -75,13 +79,25 @@ class SerialExecutor:
         close_handles()
 
 
+#: Most worker processes per CPU: lookups are CPU-bound, more only cost memory.
+WORKERS_PER_CPU = 4
+
+
 def resolve_workers(max_workers: int | None) -> int:
-    """``None`` means every CPU; values below 1 are refused."""
+    """``None`` means every CPU; values below 1 are refused; more than
+    :data:`WORKERS_PER_CPU` per CPU are cut down, with a warning (each worker is a process
+    with its own memory: thousands would exhaust the machine)."""
+    cpus = os.cpu_count() or 1
     if max_workers is None:
-        return os.cpu_count() or 1
+        return cpus
     if max_workers < 1:
         msg = f"max_workers must be 1 or more (or None for all CPUs), not {max_workers}"
         raise ValueError(msg)
+    if max_workers > WORKERS_PER_CPU * cpus:
+        logger.warning("%d workers asked for on %d CPUs; using %d (lookups are CPU-bound: "
+                       "more processes only use memory)", max_workers, cpus,
+                       WORKERS_PER_CPU * cpus)
+        return WORKERS_PER_CPU * cpus
     return max_workers
 
 
