@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import deflate
 import numpy as np
@@ -105,53 +106,22 @@ def inflate_blocks(data: bytes, path: str, base: int) -> Iterator[bytes | bytear
         pos = end
 
 
-def scan_lines(path: str, contig: str, span: tuple[int, int, int], wanted_pos: set[int],
-               counter: list[int]) -> Iterator[str]:
-    """Records of ``contig`` in blocks ``span = (first, last, skip)`` that may hold a wanted
-    position: those whose ``POS..POS+len(REF)-1`` includes one. Only their text is copied
-    and decoded; the rest are skipped in place. ``counter[0]`` counts the records seen."""
+class Feedable(Protocol):
+    def feed(self, buffer: bytes | bytearray, skip: int = 0, /) -> None: ...
+
+
+def feed_blocks(path: str, span: tuple[int, int, int], scanner: Feedable) -> bool:
+    """Feed the inflated blocks ``span = (first, last, skip)`` of ``path`` to ``scanner``
+    (the first from byte ``skip``), in one read; True when they end the file (so a last
+    line without a newline is a record)."""
     first, last, skip = span
-    name = contig.encode()
-    width = len(name)
     with Path(path).open("rb") as handle:
         handle.seek(first)
         data = handle.read(last - first)
-    carry: bytes | bytearray = b""
-    seen = 0
+        at_eof = handle.tell() >= Path(path).stat().st_size
     for k, block in enumerate(inflate_blocks(data, path, first)):
-        buf = (carry + block) if carry else (block[skip:] if k == 0 else block)
-        start, n = 0, len(buf)
-        while True:
-            nl = buf.find(b"\n", start)
-            if nl < 0:
-                break
-            if nl > start and buf[start:start + 1] != b"#":
-                seen += 1
-                t1 = buf.find(b"\t", start, nl)
-                t2 = buf.find(b"\t", t1 + 1, nl)
-                t3 = buf.find(b"\t", t2 + 1, nl)
-                t4 = buf.find(b"\t", t3 + 1, nl)
-                if t4 < 0:
-                    msg = f"malformed record: {bytes(buf[start:min(nl, start + 80)])!r}"
-                    raise ValueError(msg)
-                if t1 - start != width or buf[start:t1] != name:
-                    start = nl + 1  # another contig's record (a whole-genome file)
-                    continue
-                pos = int(buf[t1 + 1:t2])
-                ref_len = t4 - t3 - 1
-                if pos in wanted_pos or (ref_len > 1 and any(
-                        p in wanted_pos for p in range(pos + 1, pos + ref_len))):
-                    yield buf[start:nl].decode("utf-8", "replace")
-            start = nl + 1
-        carry = buf[start:] if start < n else b""
-    if carry and last >= Path(path).stat().st_size:
-        line = carry.decode("utf-8", "replace")
-        cols = line.split("\t", 5)
-        seen += 1
-        if len(cols) > 4 and cols[0] == contig and any(
-                p in wanted_pos for p in range(int(cols[1]), int(cols[1]) + len(cols[3]))):
-            yield line
-    counter[0] += seen
+        scanner.feed(block, skip if k == 0 else 0)
+    return at_eof
 
 
 def index_path(data: Path) -> Path:

@@ -9,17 +9,18 @@ pickled or shared across a fork.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pysam
 
-from .blocks import BlockIndex, load_block_index, scan_lines
+from ._scan import Scanner
+from .blocks import BlockIndex, feed_blocks, load_block_index
 from .errors import GnomADFileError
-from .fields import BadValue, FieldSpec, build_columns, extract, new_column
-from .keys import ABSENT, FOUND, FOUND_NON_PASS, STATUS_CODE, normalize_variant
+from .fields import BadValue, FieldSpec, RawHits, build_columns, new_column
+from .keys import ABSENT, FOUND, FOUND_NON_PASS, STATUS_CODE
 
 DEFAULT_MAX_GAP = 20_000  # used by plan_chunks when no index-derived gap is given
 
@@ -157,127 +158,82 @@ def plan_block_chunks(pos: np.ndarray, reach: np.ndarray, first_pos: np.ndarray,
     return cuts
 
 
-@dataclass
-class ChunkHits:
-    """What one chunk found: the matched records' raw INFO values, and which of the chunk's
-    queries each answers (``scatter``: (query index, hit index) pairs)."""
-
-    task: ChunkTask
-    positions: list[int]
-    raws: list[tuple[str | None, ...]]
-    alt_index: list[int]
-    n_alts: list[int]
-    filters: list[str]
-    scatter: list[tuple[int, int]]
-    records_read: int
-    duplicates: int
-    colocated: int
-    ref_mismatch: int
-
-
 def run_chunk(task: ChunkTask) -> ChunkResult:
     """One chunk on its own (see :func:`run_chunks`)."""
     return run_chunks([task])
 
 
-def find_hits(task: ChunkTask) -> ChunkHits:
-    """Read the chunk's records once and join them with the chunk's queries."""
-    wanted: dict[tuple[int, str, str], list[int]] = {}
-    for i, key in enumerate(zip(task.pos, task.ref, task.alt, strict=True)):
-        wanted.setdefault(key, []).append(i)
-    wanted_pos = set(task.pos)
-    hits: dict[tuple[int, str, str], tuple[str, str, int, int]] = {}
-    first_base: dict[int, str] = {}  # gnomAD's REF base at positions where a record starts
-    duplicates = 0
-    line = ""
-    counter = [0]
+def scan_chunk(task: ChunkTask) -> dict[str, Any]:
+    """Read the chunk's records once and join them with the chunk's queries, in C (see
+    ``_scan.c``): the raw columns of the matched records and which query each answers."""
+    spec = task.spec
+    scanner = Scanner(task.contig, np.asarray(task.pos, dtype=np.int64), task.ref, task.alt,
+                      spec.wanted, spec.scan_kinds, spec.scan_per_allele)
     try:
-        for line in _candidates(task, wanted_pos, counter):
-            cols = line.split("\t", 8)
-            raw_pos = int(cols[1])
-            ref = cols[3]
-            first_base.setdefault(raw_pos, ref[:1].upper())
-            alts = cols[4].split(",")
-            for alt_index, alt in enumerate(alts):
-                if len(ref) == 1 and len(alt) == 1 and ref.isupper() and alt.isupper():
-                    key = (raw_pos, ref, alt)  # an SNV is already minimal ('*' fails isupper)
-                else:
-                    p, r, a, skip = normalize_variant(raw_pos, ref, alt)
-                    if skip is not None:
-                        continue
-                    key = (p, r, a)
-                if key not in wanted:
-                    continue
-                if key in hits:
-                    duplicates += 1
-                    continue
-                hits[key] = (cols[6], cols[7], alt_index, len(alts))
-    except (ValueError, IndexError) as exc:
-        raise _bad_record(task, line, exc) from exc
+        if task.blocks:
+            at_eof = False
+            span = _block_index(task.path).span(task.contig, task.start0 + 1, task.end)
+            if span is not None:
+                at_eof = feed_blocks(task.path, span, scanner)
+        else:
+            at_eof = True
+            lines = _handle(task.path, task.index).fetch(task.contig, task.start0, task.end)
+            text = "\n".join(lines)  # the one tabix call site: start0 0-based, end exclusive
+            if text:
+                scanner.feed((text + "\n").encode())
+        return scanner.finish(at_eof)
+    except ValueError as exc:
+        line = exc.args[1] if len(exc.args) > 1 else ""
+        raise _bad_record(task, line, exc.args[0]) from None
     except (OSError, NotImplementedError) as exc:
         msg = (f"error reading {task.describe()}: {exc}; the file may be truncated, not "
                "bgzip-compressed, or its index stale: re-download it, or recompress with "
                "`bgzip` and rebuild the index with `varidex index --force DIR`")
         raise GnomADFileError(msg) from exc
-    colocated = mismatch = 0
-    for p, r in zip(task.pos, task.ref, strict=True):
-        base = first_base.get(p)
-        if base is not None:
-            colocated += 1
-            mismatch += base != r[0]
-    keys = task.spec.wanted
-    found = ChunkHits(task, [], [], [], [], [], [], counter[0], duplicates, colocated, mismatch)
-    for h, (key, (filt, info, alt_index, n_alts)) in enumerate(hits.items()):
-        found.positions.append(key[0])
-        found.raws.append(extract(info, keys))
-        found.alt_index.append(alt_index)
-        found.n_alts.append(n_alts)
-        found.filters.append(filt)
-        found.scatter.extend((i, h) for i in wanted[key])
-    return found
 
 
 def run_chunks(tasks: list[ChunkTask]) -> ChunkResult:
     """Run several chunks and convert all their matched records at once, column by column
     (per-column conversion has a fixed cost worth paying once per batch, not per chunk)."""
-    found = [find_hits(t) for t in tasks]
+    found = [scan_chunk(t) for t in tasks]
     spec = tasks[0].spec
     kinds = spec.column_kinds
     nq = sum(len(t.pos) for t in tasks)
     columns = [new_column(k, nq) for k in kinds]
     status = np.full(nq, STATUS_CODE[ABSENT], dtype=np.int8)
-    raws: list[tuple[str | None, ...]] = []
-    positions: list[int] = []
-    chroms: list[str] = []
-    query_rows: list[int] = []
-    hit_index: list[int] = []
-    alt_index: list[int] = []
-    n_alts: list[int] = []
+    hit_of: list[np.ndarray] = []
+    fallbacks: list[tuple[int, int, str]] = []
+    chroms: list[np.ndarray] = []
     filters: list[str] = []
-    q_base = 0
-    for f in found:
-        h_base = len(raws)
-        raws += f.raws
-        positions += f.positions
-        chroms += [f.task.chrom] * len(f.raws)
-        alt_index += f.alt_index
-        n_alts += f.n_alts
-        filters += f.filters
-        for i, h in f.scatter:
-            query_rows.append(q_base + i)
-            hit_index.append(h_base + h)
-        q_base += len(f.task.pos)
-    if raws:
-        pos = np.array(positions, dtype=np.int64)
+    h_base = 0
+    for f, task in zip(found, tasks, strict=True):
+        of = np.frombuffer(f["hit_of"], dtype=np.int64)
+        hit_of.append(np.where(of >= 0, of + h_base, -1))
+        n_hits = len(f["filters"])
+        fallbacks += [(h_base + h, slot, text) for h, slot, text in f["fallbacks"]]
+        chroms.append(np.full(n_hits, task.chrom, dtype=object))
+        filters += f["filters"]
+        h_base += n_hits
+    if h_base:
+        n_num = spec.scan_kinds.count(b"n")
+        hits = RawHits(
+            np.concatenate(chroms),
+            np.concatenate([np.frombuffer(f["pos"], dtype=np.int64) for f in found]),
+            np.concatenate([np.frombuffer(f["numbers"], dtype=np.float64).reshape(-1, n_num)
+                            for f in found]),
+            np.array([t for f in found for t in f["texts"]], dtype=object).reshape(
+                h_base, -1),
+            fallbacks, np.array(filters, dtype=object))
         try:
-            built = build_columns(spec, np.array(chroms, dtype=object), pos, raws, alt_index,
-                                  n_alts, filters)
+            built = build_columns(spec, hits)
         except BadValue as exc:
-            task = next(f.task for f in found if exc.pos in f.positions)
+            task = next(t for t, f in zip(tasks, found, strict=True)
+                        if exc.pos in np.frombuffer(f["pos"], dtype=np.int64))
             raise _bad_record(task, f"{task.contig}\t{exc.pos}", exc) from exc
-        q = np.array(query_rows, dtype=np.int64)
-        src = np.array(hit_index, dtype=np.int64)
-        passed = np.isin(np.array(filters, dtype=object), ("PASS", "."))
+        of = np.concatenate(hit_of)
+        q = np.flatnonzero(of >= 0)
+        src = of[q]
+        passed = np.isin(hits.filters, ("PASS", "."))
         status[q] = np.where(passed[src], STATUS_CODE[FOUND], STATUS_CODE[FOUND_NON_PASS])
         for (arr, mask), col, kind in zip(columns, built, kinds, strict=True):
             values = col[src]
@@ -290,28 +246,9 @@ def run_chunks(tasks: list[ChunkTask]) -> ChunkResult:
                 arr[q] = values
     return ChunkResult(
         np.concatenate([t.rows for t in tasks]), status, [c[0] for c in columns],
-        [c[1] for c in columns], sum(f.records_read for f in found),
-        sum(f.duplicates for f in found), sum(f.colocated for f in found),
-        sum(f.ref_mismatch for f in found))
-
-
-def _candidates(task: ChunkTask, wanted_pos: set[int], counter: list[int]) -> Iterator[str]:
-    """Records of the chunk's region that may hold a wanted position: through varidex's
-    block index when the file has one (``FILE.vdx``), else one tabix fetch."""
-    if task.blocks:
-        span = _block_index(task.path).span(task.contig, task.start0 + 1, task.end)
-        if span is not None:
-            yield from scan_lines(task.path, task.contig, span, wanted_pos, counter)
-        return
-    tbx = _handle(task.path, task.index)
-    seen = 0
-    # The one tabix call site: start0 is 0-based, end is exclusive.
-    for line in tbx.fetch(task.contig, task.start0, task.end):
-        seen += 1
-        cols = line.split("\t", 5)
-        if _may_match(int(cols[1]), len(cols[3]), wanted_pos):
-            yield line
-    counter[0] += seen
+        [c[1] for c in columns], sum(f["records"] for f in found),
+        sum(f["duplicates"] for f in found), sum(f["colocated"] for f in found),
+        sum(f["mismatch"] for f in found))
 
 
 _BLOCK_INDEXES: dict[tuple[int, str], BlockIndex] = {}
@@ -330,16 +267,10 @@ def _block_index(path: str) -> BlockIndex:
     return index
 
 
-def _bad_record(task: ChunkTask, line: str, exc: Exception) -> GnomADFileError:
+def _bad_record(task: ChunkTask, line: str, exc: Exception | str) -> GnomADFileError:
     cols = line.split("\t", 3)
     where = f"{cols[0]}:{cols[1]}" if len(cols) > 1 else "a record"
-    msg = (f"{task.path}: malformed record at {where} ({type(exc).__name__}: {exc}); a sites "
-           "VCF record needs 8 tab-separated columns with numeric POS and INFO values. "
-           "Re-download the file")
+    what = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    msg = (f"{task.path}: malformed record at {where} ({what}); a sites VCF record needs 8 "
+           "tab-separated columns with numeric POS and INFO values. Re-download the file")
     return GnomADFileError(msg)
-
-
-def _may_match(raw_pos: int, ref_len: int, wanted_pos: set[int]) -> bool:
-    if ref_len == 1:
-        return raw_pos in wanted_pos
-    return any(p in wanted_pos for p in range(raw_pos, raw_pos + ref_len))

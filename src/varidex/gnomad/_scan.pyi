@@ -1,0 +1,13 @@
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+class Scanner:
+    def __init__(self, contig: str, pos: np.ndarray | bytes, ref: Sequence[str],
+                 alt: Sequence[str], keys: Sequence[str], kinds: bytes,
+                 per_allele: bytes) -> None: ...
+    def feed(self, buffer: bytes | bytearray, skip: int = 0, /) -> None: ...
+    def finish(self, at_eof: bool, /) -> dict[str, Any]: ...
+
+def parse_number(text: str, /) -> float | None: ...
