@@ -817,7 +817,30 @@ static PyObject *scanner_finish(Scanner *self, PyObject *args) {
                          "colocated", (long long)colocated, "mismatch", (long long)mismatch);
 }
 
+/* Whether the record cut at the end of what was fed may hold a query: then the caller
+ * reads on to complete it; else it can stop (later records start further right). */
+static PyObject *scanner_needs_more(Scanner *self, PyObject *unused) {
+    if (self->contig == NULL || self->carry_len == 0 || self->nq == 0) Py_RETURN_FALSE;
+    const char *s = self->carry, *end = s + self->carry_len;
+    if (s[0] == '#') Py_RETURN_FALSE;
+    const char *t1 = memchr(s, '\t', end - s);
+    if (t1 == NULL) Py_RETURN_TRUE;
+    if (t1 - s != self->contig_len || memcmp(s, self->contig, t1 - s) != 0) Py_RETURN_FALSE;
+    const char *t2 = memchr(t1 + 1, '\t', end - t1 - 1);
+    if (t2 == NULL || t2 - t1 - 1 < 1 || t2 - t1 - 1 > 18) Py_RETURN_TRUE;
+    int64_t pos = 0;
+    for (const char *c = t1 + 1; c < t2; c++) {
+        if (*c < '0' || *c > '9') Py_RETURN_TRUE;  /* malformed: read on, and say so */
+        pos = pos * 10 + (*c - '0');
+    }
+    if (pos > self->qpos[self->nq - 1]) Py_RETURN_FALSE;
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef scanner_methods[] = {
+    {"needs_more", (PyCFunction)scanner_needs_more, METH_NOARGS,
+     "needs_more(): whether the record cut at the end of the text fed so far may hold a "
+     "query (so the next block must be read to complete it)."},
     {"feed", (PyCFunction)scanner_feed, METH_VARARGS,
      "feed(buffer, skip=0): scan the complete records of inflated VCF text (from byte "
      "skip); a record cut at the end is completed by the next feed."},

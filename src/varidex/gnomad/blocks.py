@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import os
 import struct
 import zipfile
 from collections.abc import Iterator
@@ -52,10 +53,12 @@ class BlockIndex:
     mtime_ns: int
     contigs: dict[str, ContigBlocks]
 
-    def span(self, contig: str, start: int, end: int) -> tuple[int, int, int] | None:
-        """Compressed byte range ``[first, last)`` whose records include every record of
-        ``contig`` that overlaps ``start..end`` (1-based), and the offset in the first
-        inflated block where reading starts. None when the contig has no records."""
+    def reads(self, contig: str, start: int, end: int) -> tuple[int, int, int, bool] | None:
+        """What to read for the records of ``contig`` that overlap ``start..end`` (1-based):
+        ``(first, stop, skip, at_eof)``. The blocks in ``[first, stop)`` hold the start of
+        each such record (reading starts ``skip`` bytes into the first, inflated). Unless
+        ``at_eof``, the last record starting before ``stop`` ends in the block at ``stop``,
+        to be read only when that record can matter. None when the contig has no records."""
         blocks = self.contigs.get(contig)
         if blocks is None:
             return None
@@ -65,11 +68,23 @@ class BlockIndex:
         j = bisect.bisect_right(blocks.first_pos, end)
         if j <= i:
             j = i + 1
-        # Read through block j: it holds the end of the last record starting before it.
-        # Past the contig's last block, that is the block where the next contig starts.
+        # Block j is the first whose records all start after end; past the contig's last
+        # block, it is the block where the next contig starts.
         stop = int(blocks.offsets[j]) if j < len(blocks.offsets) else blocks.end
-        last = _block_end(self.path, stop) if stop >= 0 else self.file_size
-        return int(blocks.offsets[i]), last, int(blocks.starts[i])
+        if stop < 0:
+            return int(blocks.offsets[i]), self.file_size, int(blocks.starts[i]), True
+        return int(blocks.offsets[i]), stop, int(blocks.starts[i]), False
+
+    def span(self, contig: str, start: int, end: int) -> tuple[int, int, int] | None:
+        """Compressed byte range ``[first, last)`` whose records include every record of
+        ``contig`` that overlaps ``start..end`` (1-based), read through the block where the
+        last of them ends, and the offset in the first inflated block where reading starts.
+        None when the contig has no records."""
+        found = self.reads(contig, start, end)
+        if found is None:
+            return None
+        first, stop, skip, at_eof = found
+        return first, stop if at_eof else _block_end(self.path, stop), skip
 
 
 def _block_end(path: str, offset: int) -> int:
@@ -109,18 +124,46 @@ def inflate_blocks(data: bytes, path: str, base: int) -> Iterator[bytes | bytear
 class Feedable(Protocol):
     def feed(self, buffer: bytes | bytearray, skip: int = 0, /) -> None: ...
 
+    def needs_more(self) -> bool: ...
 
-def feed_blocks(path: str, span: tuple[int, int, int], scanner: Feedable) -> bool:
-    """Feed the inflated blocks ``span = (first, last, skip)`` of ``path`` to ``scanner``
-    (the first from byte ``skip``), in one read; True when they end the file (so a last
-    line without a newline is a record)."""
-    first, last, skip = span
-    with Path(path).open("rb") as handle:
-        handle.seek(first)
-        data = handle.read(last - first)
-        at_eof = handle.tell() >= Path(path).stat().st_size
+
+_FILES: dict[tuple[int, str], int] = {}
+_MAX_BLOCK = 1 << 16  # a BGZF block is at most 64 KiB, compressed
+
+
+def _fd(path: str) -> int:
+    """This process's descriptor of ``path``, opened once (never shared across a fork)."""
+    key = (os.getpid(), path)
+    fd = _FILES.get(key)
+    if fd is None:
+        fd = _FILES[key] = os.open(path, os.O_RDONLY)
+    return fd
+
+
+def close_files() -> None:
+    """Close this process's cached data file descriptors."""
+    pid = os.getpid()
+    for key in [k for k in _FILES if k[0] == pid]:
+        os.close(_FILES.pop(key))
+
+
+def feed_blocks(path: str, reads: tuple[int, int, int, bool], scanner: Feedable) -> bool:
+    """Feed the blocks of ``reads`` (see :meth:`BlockIndex.reads`) to ``scanner``, inflated,
+    each once; the block at ``stop`` only if the record it completes may hold a query.
+    Returns whether the text fed ends the file (a last line without newline is a record)."""
+    first, stop, skip, at_eof = reads
+    fd = _fd(path)
+    data = os.pread(fd, stop - first, first)
+    if len(data) < stop - first:
+        msg = f"{path}: truncated at byte {first + len(data)}; re-download the file"
+        raise GnomADFileError(msg)
     for k, block in enumerate(inflate_blocks(data, path, first)):
         scanner.feed(block, skip if k == 0 else 0)
+    if not at_eof and scanner.needs_more():
+        data = os.pread(fd, _MAX_BLOCK, stop)
+        size = _bsize(data[:18], path, stop) + 1
+        for block in inflate_blocks(data[:size], path, stop):
+            scanner.feed(block)
     return at_eof
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pysam
 
 from ._scan import Scanner
-from .blocks import BlockIndex, feed_blocks, load_block_index
+from .blocks import BlockIndex, close_files, feed_blocks, load_block_index
 from .errors import GnomADFileError
 from .fields import BadValue, FieldSpec, RawHits, build_columns, new_column
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, STATUS_CODE
@@ -94,10 +94,11 @@ def _handle(path: str, index: str) -> pysam.TabixFile:
 
 
 def close_handles() -> None:
-    """Close this process's cached tabix handles."""
+    """Close this process's cached tabix handles and data file descriptors."""
     pid = os.getpid()
     for key in [k for k in _HANDLES if k[0] == pid]:
         _HANDLES.pop(key).close()
+    close_files()
 
 
 def plan_chunks(pos: np.ndarray, *, max_gap: int = DEFAULT_MAX_GAP,
@@ -172,9 +173,9 @@ def scan_chunk(task: ChunkTask) -> dict[str, Any]:
     try:
         if task.blocks:
             at_eof = False
-            span = _block_index(task.path).span(task.contig, task.start0 + 1, task.end)
-            if span is not None:
-                at_eof = feed_blocks(task.path, span, scanner)
+            reads = _block_index(task.path).reads(task.contig, task.start0 + 1, task.end)
+            if reads is not None:
+                at_eof = feed_blocks(task.path, reads, scanner)
         else:
             at_eof = True
             lines = _handle(task.path, task.index).fetch(task.contig, task.start0, task.end)
