@@ -875,7 +875,60 @@ static PyObject *py_parse_number(PyObject *module, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* Where each BGZF block of buf starts and ends, and its inflated size: int64 triples. */
+static PyObject *py_bgzf_blocks(PyObject *module, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    const unsigned char *b = view.buf;
+    Py_ssize_t n = view.len, pos = 0;
+    Vec out = {NULL, 0, 0, 3 * sizeof(int64_t)};
+    const char *problem = NULL;
+    while (pos < n) {
+        if (n - pos < 18) {
+            problem = "truncated";
+            break;
+        }
+        const unsigned char *h = b + pos;
+        if (h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || h[3] != 4 || h[12] != 'B' ||
+            h[13] != 'C') {
+            problem = "not BGZF";
+            break;
+        }
+        Py_ssize_t end = pos + (h[16] | (h[17] << 8)) + 1;
+        if (end > n || end - pos < 26) {
+            problem = end > n ? "truncated" : "not BGZF";
+            break;
+        }
+        const unsigned char *t = b + end - 4;
+        int64_t *slot = vec_push(&out);
+        if (slot == NULL) {
+            free(out.data);
+            PyBuffer_Release(&view);
+            return PyErr_NoMemory();
+        }
+        slot[0] = pos;
+        slot[1] = end;
+        slot[2] = (int64_t)t[0] | ((int64_t)t[1] << 8) | ((int64_t)t[2] << 16) |
+                  ((int64_t)t[3] << 24);
+        pos = end;
+    }
+    PyBuffer_Release(&view);
+    PyObject *result = NULL;
+    if (problem) {
+        PyObject *exc_args = Py_BuildValue("(sn)", problem, pos);
+        if (exc_args) PyErr_SetObject(PyExc_ValueError, exc_args);
+        Py_XDECREF(exc_args);
+    } else {
+        result = bytes_of(&out);
+    }
+    free(out.data);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"bgzf_blocks", py_bgzf_blocks, METH_O,
+     "bgzf_blocks(buffer): (start, end, inflated size) of each BGZF block in buffer, as "
+     "int64 triples; ValueError(problem, offset) where a block is cut or is not BGZF."},
     {"parse_number", py_parse_number, METH_O,
      "parse_number(text): the scanner's conversion of one INFO value: a float, NaN for a "
      "missing-value marker, None for text it leaves to Python."},

@@ -24,6 +24,7 @@ from typing import Protocol
 import deflate
 import numpy as np
 
+from ._scan import bgzf_blocks
 from .errors import GnomADFileError
 
 logger = logging.getLogger(__name__)
@@ -104,21 +105,25 @@ def _bsize(head: bytes, path: str, offset: int) -> int:
 
 def inflate_blocks(data: bytes, path: str, base: int) -> Iterator[bytes | bytearray]:
     """Inflate consecutive BGZF blocks held in ``data`` (read from ``base`` in ``path``)."""
-    pos, n = 0, len(data)
-    while pos < n:
-        bsize = _bsize(data[pos:pos + 18], path, base + pos)
-        end = pos + bsize + 1
-        if end > n:
-            msg = f"{path}: truncated BGZF block at byte {base + pos}; re-download the file"
-            raise GnomADFileError(msg)
-        isize = int.from_bytes(data[end - 4:end], "little")
+    try:
+        bounds = np.frombuffer(bgzf_blocks(data), dtype=np.int64).reshape(-1, 3).tolist()
+    except ValueError as exc:
+        problem, at = exc.args
+        if problem == "truncated":
+            msg = f"{path}: truncated BGZF block at byte {base + at}; re-download the file"
+        else:
+            msg = (f"{path}: no BGZF block at byte {base + at}; the file changed since its "
+                   "block index was written, or is not bgzip: rebuild with `varidex index "
+                   "--force`")
+        raise GnomADFileError(msg) from None
+    view = memoryview(data)
+    for start, end, isize in bounds:
         if isize:
             try:
-                yield deflate.deflate_decompress(data[pos + 18:end - 8], isize)
+                yield deflate.deflate_decompress(view[start + 18:end - 8], isize)
             except deflate.DeflateError as exc:
-                msg = f"{path}: corrupt BGZF block at byte {base + pos} ({exc}); re-download"
+                msg = f"{path}: corrupt BGZF block at byte {base + start} ({exc}); re-download"
                 raise GnomADFileError(msg) from exc
-        pos = end
 
 
 class Feedable(Protocol):
