@@ -100,6 +100,15 @@ class LookupResult:
 
 
 @dataclass
+class Planned:
+    """Variants normalized and cut into chunk tasks (see :meth:`Annotator.plan`)."""
+
+    status: np.ndarray  # object: the skip or no_data status of each row, None if looked up
+    tasks: list[ChunkTask]
+    started: float
+
+
+@dataclass
 class Annotator:
     """Looks variants up in one release's files. Keep one per release and reuse it."""
 
@@ -161,15 +170,30 @@ class Annotator:
         release holds (an input's hg19 chrM, which is not gnomAD's rCRS sequence).
         ``progress``: a tqdm bar to advance instead of showing one of this call's own.
         """
+        planned = self.plan(chrom, pos, ref, alt, no_data_chroms=no_data_chroms)
+        return self.run(planned, show_progress=show_progress, progress=progress)
+
+    def plan(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
+             alt: Sequence[object], *,
+             no_data_chroms: frozenset[str] = frozenset()) -> Planned:
+        """The first half of :meth:`lookup`: normalize the variants and cut them into chunk
+        tasks. Reads no gnomAD record, so it can run (in a thread) while :meth:`run` works
+        on an earlier batch."""
         started = time.perf_counter()
-        n = len(chrom)
+        status = np.empty(len(chrom), dtype=object)
+        tasks = self._plan(chrom, pos, ref, alt, status, self.spec, no_data_chroms)
+        return Planned(status, tasks, started)
+
+    def run(self, planned: Planned, *, show_progress: bool = False,
+            progress: Any = None) -> LookupResult:
+        """The second half of :meth:`lookup`: run the chunk tasks, place their results."""
+        n = len(planned.status)
         spec = self.spec
-        status = np.empty(n, dtype=object)
+        status, tasks = planned.status, planned.tasks
         data: dict[str, np.ndarray] = {}
         missing: dict[str, np.ndarray | None] = {}
         for name, kind in zip(spec.columns, spec.column_kinds, strict=True):
             data[name], missing[name] = new_column(kind, n)
-        tasks = self._plan(chrom, pos, ref, alt, status, spec, no_data_chroms)
         colocated = mismatched = 0
         total = sum(len(t.pos) for t in tasks)
         unit = max(200, min(20_000, total // (8 * self.workers) or 1))
@@ -193,7 +217,7 @@ class Annotator:
                 bar.update(len(res.rows))
         self._check_build(colocated, mismatched)
         result = LookupResult(spec.columns, status, data, missing,
-                              time.perf_counter() - started)
+                              time.perf_counter() - planned.started)
         for s, k in result.counts().items():
             self.totals[s] += k
         self.totals["looked_up"] += n

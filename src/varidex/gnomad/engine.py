@@ -145,17 +145,18 @@ def plan_block_chunks(pos: np.ndarray, reach: np.ndarray, first_pos: np.ndarray,
         return []
     first_block = np.searchsorted(reach, pos, side="left")
     after_block = np.searchsorted(first_pos, pos, side="right")  # read through this block
+    # Positions are sorted, so the blocks a chunk reads through grow with each query: a
+    # query starts a new chunk when its first block comes after the previous query's last.
+    natural = np.flatnonzero((pos[1:] != pos[:-1]) & (first_block[1:] > after_block[:-1])) + 1
     cuts: list[slice] = []
-    start = 0
-    last_block = after_block[0]
-    for i in range(1, n):
-        if pos[i] != pos[i - 1] and (first_block[i] > last_block or i - start >= chunk_size):
-            cuts.append(slice(start, i))
-            start = i
-            last_block = after_block[i]
-        else:
-            last_block = max(last_block, after_block[i])
-    cuts.append(slice(start, n))
+    for start, end in zip([0, *natural.tolist()], [*natural.tolist(), n], strict=True):
+        while end - start > chunk_size:  # at the first new position after chunk_size queries
+            cut = int(np.searchsorted(pos, pos[start + chunk_size - 1], side="right"))
+            if cut >= end:
+                break
+            cuts.append(slice(start, cut))
+            start = cut
+        cuts.append(slice(start, end))
     return cuts
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .annotate import LookupResult, result_frame
+from .annotate import Annotator, LookupResult, Planned, result_frame
 from .combine import AnyAnnotator
 from .contigs import HG19_CHRM_LENGTH, normalize_chrom
 from .errors import BuildMismatchError, InputFormatError
@@ -26,6 +29,7 @@ from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
 from .releases import CHR1_LENGTH
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -123,51 +127,143 @@ def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
     return frozenset(no_data)
 
 
-def annotate_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *,
-                   show_progress: bool, where: str = "input",
-                   progress: Any = None) -> tuple[pd.DataFrame, LookupResult]:
+def lookup_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *, show_progress: bool,
+                 where: str = "input", progress: Any = None) -> LookupResult:
+    """Look up the variants of ``frame`` (see :func:`annotate_frame`)."""
     chrom, pos, ref, alt = variant_columns(frame, where=where)
     no_data = check_contigs(annotator, frame.attrs.get("contig_lengths", {}), where)
+    with _named(where):
+        return annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress,
+                                no_data_chroms=no_data, progress=progress)
+
+
+@contextmanager
+def _named(where: str) -> Iterator[None]:
+    """Input errors raised inside name the input."""
     try:
-        result = annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress,
-                                  no_data_chroms=no_data, progress=progress)
+        yield
     except InputFormatError as exc:
         if exc.path is not None:
             raise
         raise InputFormatError(str(exc), path=where) from None
+
+
+def _planned(annotator: AnyAnnotator, batches: Iterator[pd.DataFrame],
+             where: str) -> Iterator[tuple[pd.DataFrame, Planned | None]]:
+    """Each batch, with its variants normalized and cut into chunk tasks when the annotator
+    can do that apart from the lookup (a single dataset's)."""
+    for batch in batches:
+        if not isinstance(annotator, Annotator):
+            yield batch, None
+            continue
+        chrom, pos, ref, alt = variant_columns(batch, where=where)
+        no_data = check_contigs(annotator, batch.attrs.get("contig_lengths", {}), where)
+        with _named(where):
+            yield batch, annotator.plan(chrom, pos, ref, alt, no_data_chroms=no_data)
+
+
+def with_results(annotator: AnyAnnotator, frame: pd.DataFrame,
+                 result: LookupResult) -> pd.DataFrame:
+    """``frame`` with the ``gnomad_*`` columns of ``result`` added."""
     added = result_frame(result, release=annotator.release_key, index=frame.index)
-    return pd.concat([frame, added], axis=1), result
+    return pd.concat([frame, added], axis=1)
 
 
-def _absent_indels(frame: pd.DataFrame) -> int:
-    absent = frame["gnomad_status"] == ABSENT
+def annotate_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *,
+                   show_progress: bool, where: str = "input",
+                   progress: Any = None) -> tuple[pd.DataFrame, LookupResult]:
+    result = lookup_frame(annotator, frame, show_progress=show_progress, where=where,
+                          progress=progress)
+    return with_results(annotator, frame, result), result
+
+
+def _absent_indels(frame: pd.DataFrame, result: LookupResult) -> int:
+    absent = result.status == ABSENT
     if not absent.any():
         return 0
-    chrom, pos, ref, alt = variant_columns(frame[absent])
-    return sum(len(str(r)) != len(str(a)) for r, a in zip(ref, alt, strict=True))
+    _, _, ref, alt = variant_columns(frame[absent])
+    lengths = pd.Series(ref, dtype=object).astype(str).str.len().to_numpy()
+    return int(np.count_nonzero(lengths != pd.Series(alt, dtype=object).astype(str).str.len(
+        ).to_numpy()))
+
+
+def prefetched(items: Iterator[T]) -> Generator[T, None, None]:
+    """The items of ``items``, each next one produced in a thread while the caller works on
+    the current one (an exception is raised where the caller takes that item)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="varidex-read") as pool:
+        future = pool.submit(next, items, None)
+        while True:
+            item = future.result()
+            if item is None:
+                return
+            future = pool.submit(next, items, None)
+            yield item
+
+
+class _Writer:
+    """Builds and writes each annotated batch in a thread while the next one is looked up;
+    one batch at a time, in order. Errors surface at the next :meth:`put` or at the end."""
+
+    def __init__(self, annotator: AnyAnnotator, out: AtomicOutput, sep: str) -> None:
+        self.annotator, self.out, self.sep = annotator, out, sep
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="varidex-write")
+        self.pending: Future[int] | None = None
+        self.absent_indels = 0
+
+    def _write(self, frame: pd.DataFrame, result: LookupResult, header: bool) -> int:
+        self.out.write_frame(with_results(self.annotator, frame, result), sep=self.sep,
+                             header=header)
+        return _absent_indels(frame, result)
+
+    def put(self, frame: pd.DataFrame, result: LookupResult, *, header: bool) -> None:
+        self.wait()
+        self.pending = self.pool.submit(self._write, frame, result, header)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.absent_indels += pending.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                   input_format: str | None = None, output_format_: str | None = None,
                   show_progress: bool = False, batch_rows: int = BATCH_ROWS) -> RunSummary:
-    """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches."""
+    """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches.
+
+    Three batches are in hand at most: the next one is read and planned, and the previous
+    one written, in threads, while the current one is looked up."""
     started = time.perf_counter()
     kind = output_format(output_path, output_format_)
     sep = "," if kind == "csv" else "\t"
     counts: Counter[str] = Counter()
-    rows = absent_indels = 0
+    rows = 0
     batches = iter_variants(input_path, input_format, batch_rows=batch_rows)
     with AtomicOutput(output_path) as out, tqdm(
             unit=" variants", unit_scale=True, disable=None if show_progress else True,
             delay=0.5,
             dynamic_ncols=True, desc="gnomAD lookup") as bar:
-        for batch in batches:
-            annotated, result = annotate_frame(annotator, batch, show_progress=False,
-                                               where=input_path, progress=bar)
-            out.write_frame(annotated, sep=sep, header=rows == 0)
-            rows += len(batch)
-            counts.update(result.counts())
-            absent_indels += _absent_indels(annotated)
+        writer = _Writer(annotator, out, sep)
+        inputs = prefetched(_planned(annotator, batches, input_path))
+        try:
+            for batch, planned in inputs:
+                if planned is None:
+                    result = lookup_frame(annotator, batch, show_progress=False,
+                                          where=input_path, progress=bar)
+                else:
+                    assert isinstance(annotator, Annotator)
+                    with _named(input_path):
+                        result = annotator.run(planned, progress=bar)
+                writer.put(batch, result, header=rows == 0)
+                rows += len(batch)
+                counts.update(result.counts())
+            writer.wait()
+        finally:
+            inputs.close()  # waits for a batch being read
+            writer.close()  # before the output is renamed, or removed on an error
+    absent_indels = writer.absent_indels
     if absent_indels and getattr(annotator, "reference", None) is None:
         logger.warning("%d indel(s) absent from gnomAD; gnomAD's indels are left-aligned, "
                        "so an indel written further right in a repeat is missed without "
