@@ -305,20 +305,27 @@ class Annotator:
                 alt=tuple(batch.alt[part].tolist()), spec=spec, blocks=blocks is not None)
 
 
+def result_columns(result: LookupResult, prefix: str = "gnomad_") -> list[tuple[str, str]]:
+    """(output name, canonical name) of each value column of a lookup, in output order
+    (before ``status`` and ``release``)."""
+    out = {output_name(name, prefix): name for name in result.columns}
+    for name in result.columns:
+        if name.endswith("grpmax"):  # also under v4's own name: gnomad_grpmax, gnomad_af_grpmax
+            out[prefix + name] = name
+    return list(out.items())
+
+
 def result_frame(result: LookupResult, *, prefix: str = "gnomad_",
                  release: str | None = None, index: pd.Index | None = None) -> pd.DataFrame:
     """The ``gnomad_*`` columns of a lookup, typed: counts as nullable Int64, AF as float."""
     data: dict[str, object] = {}
-    for name in result.columns:
-        col = result.data[name]
-        mask = result.missing[name]
+    for name, canonical in result_columns(result, prefix):
+        col = result.data[canonical]
+        mask = result.missing[canonical]
         if mask is not None:
-            data[output_name(name, prefix)] = pd.arrays.IntegerArray(col, mask.copy())
+            data[name] = pd.arrays.IntegerArray(col, mask.copy())
         else:
-            data[output_name(name, prefix)] = col
-    for name in result.columns:
-        if name.endswith("grpmax"):  # also under v4's own name: gnomad_grpmax, gnomad_af_grpmax
-            data[prefix + name] = data[output_name(name, prefix)]
+            data[name] = col
     data[f"{prefix}status"] = result.status
     if release is not None:
         data[f"{prefix}release"] = np.full(len(result.status), release, dtype=object)

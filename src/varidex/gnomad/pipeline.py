@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .annotate import Annotator, LookupResult, Planned, result_frame
+from .annotate import Annotator, LookupResult, Planned, result_columns, result_frame
 from .combine import AnyAnnotator
 from .contigs import HG19_CHRM_LENGTH, normalize_chrom
 from .errors import BuildMismatchError, InputFormatError
@@ -200,6 +200,34 @@ def prefetched(items: Iterator[T]) -> Generator[T, None, None]:
             yield item
 
 
+def _arrow_table(frame: pd.DataFrame, result: LookupResult, release: str) -> Any:
+    """``frame`` with the columns :func:`result_frame` adds, as an Arrow table built straight
+    from the result's arrays (no data frame in between); None if Arrow cannot take the
+    frame's columns."""
+    import pyarrow as pa
+
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    columns = dict(zip(table.column_names, table.columns, strict=True))
+    added = result_columns(result)
+    names = {n for n, _ in added} | {"gnomad_status", "gnomad_release"}
+    if len(columns) != len(frame.columns) or names & columns.keys():
+        return None  # repeated column names: the data frame keeps each
+    for name, canonical in added:
+        col, mask = result.data[canonical], result.missing[canonical]
+        if mask is not None:
+            columns[name] = pa.array(col, mask=mask)
+        elif col.dtype == object:
+            columns[name] = pa.array(col, type=pa.string(), from_pandas=True)
+        else:
+            columns[name] = pa.array(col, from_pandas=True)
+    columns["gnomad_status"] = pa.array(result.status, type=pa.string())
+    columns["gnomad_release"] = pa.repeat(pa.scalar(release), len(frame))
+    return pa.table(columns)
+
+
 class _Writer:
     """Builds and writes each annotated batch in a thread while the next one is looked up;
     one batch at a time, in order. Errors surface at the next :meth:`put` or at the end."""
@@ -211,8 +239,10 @@ class _Writer:
         self.absent_indels = 0
 
     def _write(self, frame: pd.DataFrame, result: LookupResult, header: bool) -> int:
-        self.out.write_frame(with_results(self.annotator, frame, result), sep=self.sep,
-                             header=header)
+        table = _arrow_table(frame, result, self.annotator.release_key)
+        if table is None or not self.out.write_arrow(table, sep=self.sep, header=header):
+            self.out.write_frame(with_results(self.annotator, frame, result), sep=self.sep,
+                                 header=header)
         return _absent_indels(frame, result)
 
     def put(self, frame: pd.DataFrame, result: LookupResult, *, header: bool) -> None:

@@ -140,6 +140,18 @@ class AtomicOutput:
         if data is None:
             data = frame.to_csv(None, sep=sep, index=False, na_rep="",
                                 header=header).encode()
+        self._write(data)
+
+    def write_arrow(self, table: Any, *, sep: str, header: bool) -> bool:
+        """Append an Arrow table as CSV/TSV, as :meth:`write_frame` would write it; False
+        (nothing written) when a value needs quoting: then write the frame instead."""
+        data = _arrow_table_csv(table, sep=sep, header=header)
+        if data is None:
+            return False
+        self._write(data)
+        return True
+
+    def _write(self, data: bytes) -> None:
         try:
             if self.handle is None:
                 sys.stdout.write(data.decode())
@@ -154,16 +166,26 @@ class AtomicOutput:
 
 def _arrow_csv(frame: pd.DataFrame, *, sep: str, header: bool) -> bytes | None:
     import pyarrow as pa
+
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return _arrow_table_csv(table, sep=sep, header=header, names=[str(c) for c in frame.columns])
+
+
+def _arrow_table_csv(table: Any, *, sep: str, header: bool,
+                     names: list[str] | None = None) -> bytes | None:
+    import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    names = [str(c) for c in frame.columns]
+    names = names if names is not None else [str(c) for c in table.column_names]
     if any(sep in n or '"' in n or "\n" in n for n in names):
         return None
     sink = io.BytesIO()
     if header:
         sink.write((sep.join(names) + "\n").encode())
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
         pcsv.write_csv(table, sink, write_options=pcsv.WriteOptions(
             include_header=False, delimiter=sep, quoting_style="none"))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
