@@ -169,8 +169,8 @@ def _arrow_csv(frame: pd.DataFrame, *, sep: str, header: bool) -> bytes | None:
 
     try:
         table = pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError):
+        return None  # ValueError: repeated column names (pandas writes those)
     return _arrow_table_csv(table, sep=sep, header=header, names=[str(c) for c in frame.columns])
 
 
