@@ -27,6 +27,7 @@ from .engine import (
     gap_for_index,
     plan_block_chunks,
     plan_chunks,
+    remember_block_index,
 )
 from .errors import BuildMismatchError
 from .fields import FieldSpec, column_kind, new_column
@@ -288,6 +289,8 @@ class Annotator:
         path = self.files.paths[canon]
         contig = self.files.contigs[canon]
         blocks = self.files.block_indexes.get(path)
+        if blocks is not None:
+            remember_block_index(str(path), blocks)  # not loaded again here, nor in forks
         if blocks is not None and self.max_gap is None and contig in blocks.contigs:
             cb = blocks.contigs[contig]
             cuts = plan_block_chunks(positions, cb.reach, cb.first_pos,

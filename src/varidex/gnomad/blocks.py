@@ -132,24 +132,23 @@ class Feedable(Protocol):
     def needs_more(self) -> bool: ...
 
 
-_FILES: dict[tuple[int, str], int] = {}
+# Data file descriptors, opened once per process. Reads use pread, which moves no file
+# offset, so a descriptor inherited by a forked worker is as good as its own.
+_FILES: dict[str, int] = {}
 _MAX_BLOCK = 1 << 16  # a BGZF block is at most 64 KiB, compressed
 
 
 def _fd(path: str) -> int:
-    """This process's descriptor of ``path``, opened once (never shared across a fork)."""
-    key = (os.getpid(), path)
-    fd = _FILES.get(key)
+    fd = _FILES.get(path)
     if fd is None:
-        fd = _FILES[key] = os.open(path, os.O_RDONLY)
+        fd = _FILES[path] = os.open(path, os.O_RDONLY)
     return fd
 
 
 def close_files() -> None:
     """Close this process's cached data file descriptors."""
-    pid = os.getpid()
-    for key in [k for k in _FILES if k[0] == pid]:
-        os.close(_FILES.pop(key))
+    while _FILES:
+        os.close(_FILES.popitem()[1])
 
 
 def feed_blocks(path: str, reads: tuple[int, int, int, bool], scanner: Feedable) -> bool:

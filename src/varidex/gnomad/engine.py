@@ -253,19 +253,25 @@ def run_chunks(tasks: list[ChunkTask]) -> ChunkResult:
         sum(f["mismatch"] for f in found))
 
 
-_BLOCK_INDEXES: dict[tuple[int, str], BlockIndex] = {}
+# Block indexes are plain read-only arrays: one per file and process, inherited by forked
+# workers (see remember_block_index), loaded on first use under spawn.
+_BLOCK_INDEXES: dict[str, BlockIndex] = {}
+
+
+def remember_block_index(path: str, index: BlockIndex) -> None:
+    """Use ``index`` (already loaded, e.g. by discovery) for ``path`` in this process."""
+    _BLOCK_INDEXES[path] = index
 
 
 def _block_index(path: str) -> BlockIndex:
-    key = (os.getpid(), path)
-    index = _BLOCK_INDEXES.get(key)
+    index = _BLOCK_INDEXES.get(path)
     if index is None:
         index = load_block_index(Path(path))
         if index is None:
             msg = (f"{path}: its block index ({path}.vdx) disappeared or changed during the "
                    "run; run `varidex index --force` and start again")
             raise GnomADFileError(msg)
-        _BLOCK_INDEXES[key] = index
+        _BLOCK_INDEXES[path] = index
     return index
 
 
