@@ -174,8 +174,8 @@ static int scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
         goto done;
     }
     Py_ssize_t nq = pos.len / 8;
-    self->ref_seq = PySequence_Fast(ref, "ref must be a sequence");
-    self->alt_seq = PySequence_Fast(alt, "alt must be a sequence");
+    self->ref_seq = PySequence_Tuple(ref);  /* a copy: qref points into its items */
+    self->alt_seq = PySequence_Tuple(alt);
     keys_fast = PySequence_Fast(keys, "keys must be a sequence");
     if (!self->ref_seq || !self->alt_seq || !keys_fast) goto done;
     if (PySequence_Fast_GET_SIZE(self->ref_seq) != nq ||
