@@ -165,6 +165,9 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     return run_chunks([task])
 
 
+_FEED_CHARS = 4 << 20
+
+
 def scan_chunk(task: ChunkTask) -> dict[str, Any]:
     """Read the chunk's records once and join them with the chunk's queries, in C (see
     ``_scan.c``): the raw columns of the matched records and which query each answers."""
@@ -179,10 +182,18 @@ def scan_chunk(task: ChunkTask) -> dict[str, Any]:
                 at_eof = feed_blocks(task.path, reads, scanner)
         else:
             at_eof = True
+            # The one tabix call site: start0 is 0-based, end is exclusive.
             lines = _handle(task.path, task.index).fetch(task.contig, task.start0, task.end)
-            text = "\n".join(lines)  # the one tabix call site: start0 0-based, end exclusive
-            if text:
-                scanner.feed((text + "\n").encode())
+            part: list[str] = []
+            size = 0
+            for line in lines:  # fed a few MB at a time
+                part.append(line)
+                size += len(line)
+                if size > _FEED_CHARS:
+                    scanner.feed(("\n".join(part) + "\n").encode())
+                    part, size = [], 0
+            if part:
+                scanner.feed(("\n".join(part) + "\n").encode())
         return scanner.finish(at_eof)
     except ValueError as exc:
         line = exc.args[1] if len(exc.args) > 1 else ""
