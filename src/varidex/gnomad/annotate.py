@@ -28,6 +28,7 @@ from .engine import (
     gap_for_index,
     plan_block_chunks,
     plan_chunks,
+    remember_block_index,
 )
 from .errors import BuildMismatchError
 from .fields import FieldSpec, column_kind, new_column
@@ -98,6 +99,15 @@ class LookupResult:
     def counts(self) -> dict[str, int]:
         c = Counter(self.status.tolist())
         return {s: c.get(s, 0) for s in STATUSES}
+
+
+@dataclass
+class Planned:
+    """Variants normalized and cut into chunk tasks (see :meth:`Annotator.plan`)."""
+
+    status: np.ndarray  # object: the skip or no_data status of each row, None if looked up
+    tasks: list[ChunkTask]
+    started: float
 
 
 @dataclass
@@ -183,15 +193,30 @@ class Annotator:
         release holds (an input's hg19 chrM, which is not gnomAD's rCRS sequence).
         ``progress``: a tqdm bar to advance instead of showing one of this call's own.
         """
+        planned = self.plan(chrom, pos, ref, alt, no_data_chroms=no_data_chroms)
+        return self.run(planned, show_progress=show_progress, progress=progress)
+
+    def plan(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
+             alt: Sequence[object], *,
+             no_data_chroms: frozenset[str] = frozenset()) -> Planned:
+        """The first half of :meth:`lookup`: normalize the variants and cut them into chunk
+        tasks. Reads no gnomAD record, so it can run (in a thread) while :meth:`run` works
+        on an earlier batch."""
         started = time.perf_counter()
-        n = len(chrom)
+        status = np.empty(len(chrom), dtype=object)
+        tasks = self._plan(chrom, pos, ref, alt, status, self.spec, no_data_chroms)
+        return Planned(status, tasks, started)
+
+    def run(self, planned: Planned, *, show_progress: bool = False,
+            progress: Any = None) -> LookupResult:
+        """The second half of :meth:`lookup`: run the chunk tasks, place their results."""
+        n = len(planned.status)
         spec = self.spec
-        status = np.empty(n, dtype=object)
+        status, tasks = planned.status, planned.tasks
         data: dict[str, np.ndarray] = {}
         missing: dict[str, np.ndarray | None] = {}
         for name, kind in zip(spec.columns, spec.column_kinds, strict=True):
             data[name], missing[name] = new_column(kind, n)
-        tasks = self._plan(chrom, pos, ref, alt, status, spec, no_data_chroms)
         colocated = mismatched = 0
         total = sum(len(t.pos) for t in tasks)
         executor = self._executor(n)
@@ -217,7 +242,7 @@ class Annotator:
                 bar.update(len(res.rows))
         self._check_build(colocated, mismatched)
         result = LookupResult(spec.columns, status, data, missing,
-                              time.perf_counter() - started)
+                              time.perf_counter() - planned.started)
         for s, k in result.counts().items():
             self.totals[s] += k
         self.totals["looked_up"] += n
@@ -288,6 +313,8 @@ class Annotator:
         path = self.files.paths[canon]
         contig = self.files.contigs[canon]
         blocks = self.files.block_indexes.get(path)
+        if blocks is not None:
+            remember_block_index(str(path), blocks)  # not loaded again here, nor in forks
         if blocks is not None and self.max_gap is None and contig in blocks.contigs:
             cb = blocks.contigs[contig]
             cuts = plan_block_chunks(positions, cb.reach, cb.first_pos,
@@ -305,20 +332,27 @@ class Annotator:
                 alt=tuple(batch.alt[part].tolist()), spec=spec, blocks=blocks is not None)
 
 
+def result_columns(result: LookupResult, prefix: str = "gnomad_") -> list[tuple[str, str]]:
+    """(output name, canonical name) of each value column of a lookup, in output order
+    (before ``status`` and ``release``)."""
+    out = {output_name(name, prefix): name for name in result.columns}
+    for name in result.columns:
+        if name.endswith("grpmax"):  # also under v4's own name: gnomad_grpmax, gnomad_af_grpmax
+            out[prefix + name] = name
+    return list(out.items())
+
+
 def result_frame(result: LookupResult, *, prefix: str = "gnomad_",
                  release: str | None = None, index: pd.Index | None = None) -> pd.DataFrame:
     """The ``gnomad_*`` columns of a lookup, typed: counts as nullable Int64, AF as float."""
     data: dict[str, object] = {}
-    for name in result.columns:
-        col = result.data[name]
-        mask = result.missing[name]
+    for name, canonical in result_columns(result, prefix):
+        col = result.data[canonical]
+        mask = result.missing[canonical]
         if mask is not None:
-            data[output_name(name, prefix)] = pd.arrays.IntegerArray(col, mask.copy())
+            data[name] = pd.arrays.IntegerArray(col, mask.copy())
         else:
-            data[output_name(name, prefix)] = col
-    for name in result.columns:
-        if name.endswith("grpmax"):  # also under v4's own name: gnomad_grpmax, gnomad_af_grpmax
-            data[prefix + name] = data[output_name(name, prefix)]
+            data[name] = col
     data[f"{prefix}status"] = result.status
     if release is not None:
         data[f"{prefix}release"] = np.full(len(result.status), release, dtype=object)

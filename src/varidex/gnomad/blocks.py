@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import bisect
 import logging
+import os
 import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import deflate
 import numpy as np
 
+from ._scan import bgzf_blocks
 from .errors import GnomADFileError
 
 logger = logging.getLogger(__name__)
@@ -51,10 +54,12 @@ class BlockIndex:
     mtime_ns: int
     contigs: dict[str, ContigBlocks]
 
-    def span(self, contig: str, start: int, end: int) -> tuple[int, int, int] | None:
-        """Compressed byte range ``[first, last)`` whose records include every record of
-        ``contig`` that overlaps ``start..end`` (1-based), and the offset in the first
-        inflated block where reading starts. None when the contig has no records."""
+    def reads(self, contig: str, start: int, end: int) -> tuple[int, int, int, bool] | None:
+        """What to read for the records of ``contig`` that overlap ``start..end`` (1-based):
+        ``(first, stop, skip, at_eof)``. The blocks in ``[first, stop)`` hold the start of
+        each such record (reading starts ``skip`` bytes into the first, inflated). Unless
+        ``at_eof``, the last record starting before ``stop`` ends in the block at ``stop``,
+        to be read only when that record can matter. None when the contig has no records."""
         blocks = self.contigs.get(contig)
         if blocks is None:
             return None
@@ -64,11 +69,23 @@ class BlockIndex:
         j = bisect.bisect_right(blocks.first_pos, end)
         if j <= i:
             j = i + 1
-        # Read through block j: it holds the end of the last record starting before it.
-        # Past the contig's last block, that is the block where the next contig starts.
+        # Block j is the first whose records all start after end; past the contig's last
+        # block, it is the block where the next contig starts.
         stop = int(blocks.offsets[j]) if j < len(blocks.offsets) else blocks.end
-        last = _block_end(self.path, stop) if stop >= 0 else self.file_size
-        return int(blocks.offsets[i]), last, int(blocks.starts[i])
+        if stop < 0:
+            return int(blocks.offsets[i]), self.file_size, int(blocks.starts[i]), True
+        return int(blocks.offsets[i]), stop, int(blocks.starts[i]), False
+
+    def span(self, contig: str, start: int, end: int) -> tuple[int, int, int] | None:
+        """Compressed byte range ``[first, last)`` whose records include every record of
+        ``contig`` that overlaps ``start..end`` (1-based), read through the block where the
+        last of them ends, and the offset in the first inflated block where reading starts.
+        None when the contig has no records."""
+        found = self.reads(contig, start, end)
+        if found is None:
+            return None
+        first, stop, skip, at_eof = found
+        return first, stop if at_eof else _block_end(self.path, stop), skip
 
 
 def _block_end(path: str, offset: int) -> int:
@@ -88,70 +105,70 @@ def _bsize(head: bytes, path: str, offset: int) -> int:
 
 def inflate_blocks(data: bytes, path: str, base: int) -> Iterator[bytes | bytearray]:
     """Inflate consecutive BGZF blocks held in ``data`` (read from ``base`` in ``path``)."""
-    pos, n = 0, len(data)
-    while pos < n:
-        bsize = _bsize(data[pos:pos + 18], path, base + pos)
-        end = pos + bsize + 1
-        if end > n:
-            msg = f"{path}: truncated BGZF block at byte {base + pos}; re-download the file"
-            raise GnomADFileError(msg)
-        isize = int.from_bytes(data[end - 4:end], "little")
+    try:
+        bounds = np.frombuffer(bgzf_blocks(data), dtype=np.int64).reshape(-1, 3).tolist()
+    except ValueError as exc:
+        problem, at = exc.args
+        if problem == "truncated":
+            msg = f"{path}: truncated BGZF block at byte {base + at}; re-download the file"
+        else:
+            msg = (f"{path}: no BGZF block at byte {base + at}; the file changed since its "
+                   "block index was written, or is not bgzip: rebuild with `varidex index "
+                   "--force`")
+        raise GnomADFileError(msg) from None
+    view = memoryview(data)
+    for start, end, isize in bounds:
         if isize:
             try:
-                yield deflate.deflate_decompress(data[pos + 18:end - 8], isize)
+                yield deflate.deflate_decompress(view[start + 18:end - 8], isize)
             except deflate.DeflateError as exc:
-                msg = f"{path}: corrupt BGZF block at byte {base + pos} ({exc}); re-download"
+                msg = f"{path}: corrupt BGZF block at byte {base + start} ({exc}); re-download"
                 raise GnomADFileError(msg) from exc
-        pos = end
 
 
-def scan_lines(path: str, contig: str, span: tuple[int, int, int], wanted_pos: set[int],
-               counter: list[int]) -> Iterator[str]:
-    """Records of ``contig`` in blocks ``span = (first, last, skip)`` that may hold a wanted
-    position: those whose ``POS..POS+len(REF)-1`` includes one. Only their text is copied
-    and decoded; the rest are skipped in place. ``counter[0]`` counts the records seen."""
-    first, last, skip = span
-    name = contig.encode()
-    width = len(name)
-    with Path(path).open("rb") as handle:
-        handle.seek(first)
-        data = handle.read(last - first)
-    carry: bytes | bytearray = b""
-    seen = 0
+class Feedable(Protocol):
+    def feed(self, buffer: bytes | bytearray, skip: int = 0, /) -> None: ...
+
+    def needs_more(self) -> bool: ...
+
+
+# Data file descriptors, opened once per process. Reads use pread, which moves no file
+# offset, so a descriptor inherited by a forked worker is as good as its own.
+_FILES: dict[str, int] = {}
+_MAX_BLOCK = 1 << 16  # a BGZF block is at most 64 KiB, compressed
+
+
+def _fd(path: str) -> int:
+    fd = _FILES.get(path)
+    if fd is None:
+        fd = _FILES[path] = os.open(path, os.O_RDONLY)
+    return fd
+
+
+def close_files() -> None:
+    """Close this process's cached data file descriptors."""
+    while _FILES:
+        os.close(_FILES.popitem()[1])
+
+
+def feed_blocks(path: str, reads: tuple[int, int, int, bool], scanner: Feedable) -> bool:
+    """Feed the blocks of ``reads`` (see :meth:`BlockIndex.reads`) to ``scanner``, inflated,
+    each once; the block at ``stop`` only if the record it completes may hold a query.
+    Returns whether the text fed ends the file (a last line without newline is a record)."""
+    first, stop, skip, at_eof = reads
+    fd = _fd(path)
+    data = os.pread(fd, stop - first, first)
+    if len(data) < stop - first:
+        msg = f"{path}: truncated at byte {first + len(data)}; re-download the file"
+        raise GnomADFileError(msg)
     for k, block in enumerate(inflate_blocks(data, path, first)):
-        buf = (carry + block) if carry else (block[skip:] if k == 0 else block)
-        start, n = 0, len(buf)
-        while True:
-            nl = buf.find(b"\n", start)
-            if nl < 0:
-                break
-            if nl > start and buf[start:start + 1] != b"#":
-                seen += 1
-                t1 = buf.find(b"\t", start, nl)
-                t2 = buf.find(b"\t", t1 + 1, nl)
-                t3 = buf.find(b"\t", t2 + 1, nl)
-                t4 = buf.find(b"\t", t3 + 1, nl)
-                if t4 < 0:
-                    msg = f"malformed record: {bytes(buf[start:min(nl, start + 80)])!r}"
-                    raise ValueError(msg)
-                if t1 - start != width or buf[start:t1] != name:
-                    start = nl + 1  # another contig's record (a whole-genome file)
-                    continue
-                pos = int(buf[t1 + 1:t2])
-                ref_len = t4 - t3 - 1
-                if pos in wanted_pos or (ref_len > 1 and any(
-                        p in wanted_pos for p in range(pos + 1, pos + ref_len))):
-                    yield buf[start:nl].decode("utf-8", "replace")
-            start = nl + 1
-        carry = buf[start:] if start < n else b""
-    if carry and last >= Path(path).stat().st_size:
-        line = carry.decode("utf-8", "replace")
-        cols = line.split("\t", 5)
-        seen += 1
-        if len(cols) > 4 and cols[0] == contig and any(
-                p in wanted_pos for p in range(int(cols[1]), int(cols[1]) + len(cols[3]))):
-            yield line
-    counter[0] += seen
+        scanner.feed(block, skip if k == 0 else 0)
+    if not at_eof and scanner.needs_more():
+        data = os.pread(fd, _MAX_BLOCK, stop)
+        size = _bsize(data[:18], path, stop) + 1
+        for block in inflate_blocks(data[:size], path, stop):
+            scanner.feed(block)
+    return at_eof
 
 
 def index_path(data: Path) -> Path:

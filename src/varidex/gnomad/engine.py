@@ -13,14 +13,16 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pysam
 
-from .blocks import BlockIndex, load_block_index, scan_lines
+from ._scan import Scanner
+from .blocks import BlockIndex, close_files, feed_blocks, load_block_index
 from .errors import GnomADFileError, RemoteFileError
-from .fields import BadValue, FieldSpec, build_columns, extract, new_column
-from .keys import ABSENT, FOUND, FOUND_NON_PASS, STATUS_CODE, normalize_variant
+from .fields import BadValue, FieldSpec, RawHits, build_columns, new_column
+from .keys import ABSENT, FOUND, FOUND_NON_PASS, STATUS_CODE
 from .remote import is_remote, local_index, read_hint
 
 DEFAULT_MAX_GAP = 20_000  # used by plan_chunks when no index-derived gap is given
@@ -99,10 +101,11 @@ def _handle(path: str, index: str) -> pysam.TabixFile:
 
 
 def close_handles() -> None:
-    """Close this process's cached tabix handles."""
+    """Close this process's cached tabix handles and data file descriptors."""
     pid = os.getpid()
     for key in [k for k in _HANDLES if k[0] == pid]:
         _HANDLES.pop(key).close()
+    close_files()
 
 
 def plan_chunks(pos: np.ndarray, *, max_gap: int = DEFAULT_MAX_GAP,
@@ -149,36 +152,19 @@ def plan_block_chunks(pos: np.ndarray, reach: np.ndarray, first_pos: np.ndarray,
         return []
     first_block = np.searchsorted(reach, pos, side="left")
     after_block = np.searchsorted(first_pos, pos, side="right")  # read through this block
+    # Positions are sorted, so the blocks a chunk reads through grow with each query: a
+    # query starts a new chunk when its first block comes after the previous query's last.
+    natural = np.flatnonzero((pos[1:] != pos[:-1]) & (first_block[1:] > after_block[:-1])) + 1
     cuts: list[slice] = []
-    start = 0
-    last_block = after_block[0]
-    for i in range(1, n):
-        if pos[i] != pos[i - 1] and (first_block[i] > last_block or i - start >= chunk_size):
-            cuts.append(slice(start, i))
-            start = i
-            last_block = after_block[i]
-        else:
-            last_block = max(last_block, after_block[i])
-    cuts.append(slice(start, n))
+    for start, end in zip([0, *natural.tolist()], [*natural.tolist(), n], strict=True):
+        while end - start > chunk_size:  # at the first new position after chunk_size queries
+            cut = int(np.searchsorted(pos, pos[start + chunk_size - 1], side="right"))
+            if cut >= end:
+                break
+            cuts.append(slice(start, cut))
+            start = cut
+        cuts.append(slice(start, end))
     return cuts
-
-
-@dataclass
-class ChunkHits:
-    """What one chunk found: the matched records' raw INFO values, and which of the chunk's
-    queries each answers (``scatter``: (query index, hit index) pairs)."""
-
-    task: ChunkTask
-    positions: list[int]
-    raws: list[tuple[str | None, ...]]
-    alt_index: list[int]
-    n_alts: list[int]
-    filters: list[str]
-    scatter: list[tuple[int, int]]
-    records_read: int
-    duplicates: int
-    colocated: int
-    ref_mismatch: int
 
 
 def run_chunk(task: ChunkTask) -> ChunkResult:
@@ -186,102 +172,86 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     return run_chunks([task])
 
 
-def find_hits(task: ChunkTask) -> ChunkHits:
-    """Read the chunk's records once and join them with the chunk's queries."""
-    wanted: dict[tuple[int, str, str], list[int]] = {}
-    for i, key in enumerate(zip(task.pos, task.ref, task.alt, strict=True)):
-        wanted.setdefault(key, []).append(i)
-    wanted_pos = set(task.pos)
-    hits: dict[tuple[int, str, str], tuple[str, str, int, int]] = {}
-    first_base: dict[int, str] = {}  # gnomAD's REF base at positions where a record starts
-    duplicates = 0
-    line = ""
-    counter = [0]
+_FEED_CHARS = 4 << 20
+
+
+def scan_chunk(task: ChunkTask) -> dict[str, Any]:
+    """Read the chunk's records once and join them with the chunk's queries, in C (see
+    ``_scan.c``): the raw columns of the matched records and which query each answers."""
+    spec = task.spec
+    scanner = Scanner(task.contig, np.asarray(task.pos, dtype=np.int64), task.ref, task.alt,
+                      spec.wanted, spec.scan_kinds, spec.scan_per_allele)
     try:
-        for line in _candidates(task, wanted_pos, counter):
-            cols = line.split("\t", 8)
-            raw_pos = int(cols[1])
-            ref = cols[3]
-            first_base.setdefault(raw_pos, ref[:1].upper())
-            alts = cols[4].split(",")
-            for alt_index, alt in enumerate(alts):
-                if len(ref) == 1 and len(alt) == 1 and ref.isupper() and alt.isupper():
-                    key = (raw_pos, ref, alt)  # an SNV is already minimal ('*' fails isupper)
-                else:
-                    p, r, a, skip = normalize_variant(raw_pos, ref, alt)
-                    if skip is not None:
-                        continue
-                    key = (p, r, a)
-                if key not in wanted:
-                    continue
-                if key in hits:
-                    duplicates += 1
-                    continue
-                hits[key] = (cols[6], cols[7], alt_index, len(alts))
-    except (ValueError, IndexError) as exc:
-        raise _bad_record(task, line, exc) from exc
+        if task.blocks:
+            at_eof = False
+            reads = _block_index(task.path).reads(task.contig, task.start0 + 1, task.end)
+            if reads is not None:
+                at_eof = feed_blocks(task.path, reads, scanner)
+        else:
+            at_eof = True
+            # The one tabix call site: start0 is 0-based, end is exclusive.
+            lines = _fetch(_handle(task.path, task.index), task)
+            part: list[str] = []
+            size = 0
+            for line in lines:  # fed a few MB at a time
+                part.append(line)
+                size += len(line)
+                if size > _FEED_CHARS:
+                    scanner.feed(("\n".join(part) + "\n").encode())
+                    part, size = [], 0
+            if part:
+                scanner.feed(("\n".join(part) + "\n").encode())
+        return scanner.finish(at_eof)
+    except ValueError as exc:
+        line = exc.args[1] if len(exc.args) > 1 else ""
+        raise _bad_record(task, line, exc.args[0]) from None
     except (OSError, NotImplementedError) as exc:
         msg = f"error reading {task.describe()}: {exc}; {read_hint(task.path)}"
         raise (RemoteFileError if is_remote(task.path) else GnomADFileError)(msg) from exc
-    colocated = mismatch = 0
-    for p, r in zip(task.pos, task.ref, strict=True):
-        base = first_base.get(p)
-        if base is not None:
-            colocated += 1
-            mismatch += base != r[0]
-    keys = task.spec.wanted
-    found = ChunkHits(task, [], [], [], [], [], [], counter[0], duplicates, colocated, mismatch)
-    for h, (key, (filt, info, alt_index, n_alts)) in enumerate(hits.items()):
-        found.positions.append(key[0])
-        found.raws.append(extract(info, keys))
-        found.alt_index.append(alt_index)
-        found.n_alts.append(n_alts)
-        found.filters.append(filt)
-        found.scatter.extend((i, h) for i in wanted[key])
-    return found
 
 
 def run_chunks(tasks: list[ChunkTask]) -> ChunkResult:
     """Run several chunks and convert all their matched records at once, column by column
     (per-column conversion has a fixed cost worth paying once per batch, not per chunk)."""
-    found = [find_hits(t) for t in tasks]
+    found = [scan_chunk(t) for t in tasks]
     spec = tasks[0].spec
     kinds = spec.column_kinds
     nq = sum(len(t.pos) for t in tasks)
     columns = [new_column(k, nq) for k in kinds]
     status = np.full(nq, STATUS_CODE[ABSENT], dtype=np.int8)
-    raws: list[tuple[str | None, ...]] = []
-    positions: list[int] = []
-    chroms: list[str] = []
-    query_rows: list[int] = []
-    hit_index: list[int] = []
-    alt_index: list[int] = []
-    n_alts: list[int] = []
+    hit_of: list[np.ndarray] = []
+    fallbacks: list[tuple[int, int, str]] = []
+    chroms: list[np.ndarray] = []
     filters: list[str] = []
-    q_base = 0
-    for f in found:
-        h_base = len(raws)
-        raws += f.raws
-        positions += f.positions
-        chroms += [f.task.chrom] * len(f.raws)
-        alt_index += f.alt_index
-        n_alts += f.n_alts
-        filters += f.filters
-        for i, h in f.scatter:
-            query_rows.append(q_base + i)
-            hit_index.append(h_base + h)
-        q_base += len(f.task.pos)
-    if raws:
-        pos = np.array(positions, dtype=np.int64)
+    h_base = 0
+    for f, task in zip(found, tasks, strict=True):
+        of = np.frombuffer(f["hit_of"], dtype=np.int64)
+        hit_of.append(np.where(of >= 0, of + h_base, -1))
+        n_hits = len(f["filters"])
+        fallbacks += [(h_base + h, slot, text) for h, slot, text in f["fallbacks"]]
+        chroms.append(np.full(n_hits, task.chrom, dtype=object))
+        filters += f["filters"]
+        h_base += n_hits
+    if h_base:
+        n_num = spec.scan_kinds.count(b"n")
+        hits = RawHits(
+            np.concatenate(chroms),
+            np.concatenate([np.frombuffer(f["pos"], dtype=np.int64) for f in found]),
+            np.concatenate([np.frombuffer(f["numbers"], dtype=np.float64).reshape(-1, n_num)
+                            for f in found]),
+            np.array([t for f in found for t in f["texts"]], dtype=object).reshape(
+                h_base, -1),
+            fallbacks, np.array(filters, dtype=object))
         try:
-            built = build_columns(spec, np.array(chroms, dtype=object), pos, raws, alt_index,
-                                  n_alts, filters)
+            built = build_columns(spec, hits)
         except BadValue as exc:
-            task = next(f.task for f in found if exc.pos in f.positions)
+            task = next(t for t, f in zip(tasks, found, strict=True)
+                        if exc.pos in np.frombuffer(f["pos"], dtype=np.int64))
             raise _bad_record(task, f"{task.contig}\t{exc.pos}", exc) from exc
-        q = np.array(query_rows, dtype=np.int64)
-        src = np.array(hit_index, dtype=np.int64)
-        passed = np.isin(np.array(filters, dtype=object), ("PASS", "."))
+        of = np.concatenate(hit_of)
+        q = np.flatnonzero(of >= 0)
+        src = of[q]
+        passed = np.isin(hits.filters, ("PASS", "."))
         status[q] = np.where(passed[src], STATUS_CODE[FOUND], STATUS_CODE[FOUND_NON_PASS])
         for (arr, mask), col, kind in zip(columns, built, kinds, strict=True):
             values = col[src]
@@ -294,27 +264,9 @@ def run_chunks(tasks: list[ChunkTask]) -> ChunkResult:
                 arr[q] = values
     return ChunkResult(
         np.concatenate([t.rows for t in tasks]), status, [c[0] for c in columns],
-        [c[1] for c in columns], sum(f.records_read for f in found),
-        sum(f.duplicates for f in found), sum(f.colocated for f in found),
-        sum(f.ref_mismatch for f in found))
-
-
-def _candidates(task: ChunkTask, wanted_pos: set[int], counter: list[int]) -> Iterator[str]:
-    """Records of the chunk's region that may hold a wanted position: through varidex's
-    block index when the file has one (``FILE.vdx``), else one tabix fetch."""
-    if task.blocks:
-        span = _block_index(task.path).span(task.contig, task.start0 + 1, task.end)
-        if span is not None:
-            yield from scan_lines(task.path, task.contig, span, wanted_pos, counter)
-        return
-    tbx = _handle(task.path, task.index)
-    seen = 0
-    for line in _fetch(tbx, task):
-        seen += 1
-        cols = line.split("\t", 5)
-        if _may_match(int(cols[1]), len(cols[3]), wanted_pos):
-            yield line
-    counter[0] += seen
+        [c[1] for c in columns], sum(f["records"] for f in found),
+        sum(f["duplicates"] for f in found), sum(f["colocated"] for f in found),
+        sum(f["mismatch"] for f in found))
 
 
 def _fetch(tbx: pysam.TabixFile, task: ChunkTask) -> Iterator[str]:
@@ -327,32 +279,32 @@ def _fetch(tbx: pysam.TabixFile, task: ChunkTask) -> Iterator[str]:
         raise OSError(str(exc)) from exc
 
 
-_BLOCK_INDEXES: dict[tuple[int, str], BlockIndex] = {}
+# Block indexes are plain read-only arrays: one per file and process, inherited by forked
+# workers (see remember_block_index), loaded on first use under spawn.
+_BLOCK_INDEXES: dict[str, BlockIndex] = {}
+
+
+def remember_block_index(path: str, index: BlockIndex) -> None:
+    """Use ``index`` (already loaded, e.g. by discovery) for ``path`` in this process."""
+    _BLOCK_INDEXES[path] = index
 
 
 def _block_index(path: str) -> BlockIndex:
-    key = (os.getpid(), path)
-    index = _BLOCK_INDEXES.get(key)
+    index = _BLOCK_INDEXES.get(path)
     if index is None:
         index = load_block_index(Path(path))
         if index is None:
             msg = (f"{path}: its block index ({path}.vdx) disappeared or changed during the "
                    "run; run `varidex index --force` and start again")
             raise GnomADFileError(msg)
-        _BLOCK_INDEXES[key] = index
+        _BLOCK_INDEXES[path] = index
     return index
 
 
-def _bad_record(task: ChunkTask, line: str, exc: Exception) -> GnomADFileError:
+def _bad_record(task: ChunkTask, line: str, exc: Exception | str) -> GnomADFileError:
     cols = line.split("\t", 3)
     where = f"{cols[0]}:{cols[1]}" if len(cols) > 1 else "a record"
-    msg = (f"{task.path}: malformed record at {where} ({type(exc).__name__}: {exc}); a sites "
-           "VCF record needs 8 tab-separated columns with numeric POS and INFO values. "
-           "Re-download the file")
+    what = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    msg = (f"{task.path}: malformed record at {where} ({what}); a sites VCF record needs 8 "
+           "tab-separated columns with numeric POS and INFO values. Re-download the file")
     return GnomADFileError(msg)
-
-
-def _may_match(raw_pos: int, ref_len: int, wanted_pos: set[int]) -> bool:
-    if ref_len == 1:
-        return raw_pos in wanted_pos
-    return any(p in wanted_pos for p in range(raw_pos, raw_pos + ref_len))

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 
 from .discovery import ReleaseFiles
 from .releases import COUNT_FIELDS, PAR, TEXT_FIELDS
@@ -46,6 +45,29 @@ class FieldSpec:
         """Every raw INFO key read: the mapped fields and the per-group FAF fields."""
         faf = tuple(f"faf{p}_{g}" for g in self.faf_groups for p in ("95", "99"))
         return self.raw + faf
+
+    @cached_property
+    def scan_kinds(self) -> bytes:
+        """For the record scanner: ``t`` (text) or ``n`` (number) for each :attr:`wanted`
+        key."""
+        return b"".join(b"t" if k == "str" else b"n" for k in self.kinds) + b"n" * (
+            len(self.wanted) - len(self.raw))
+
+    @cached_property
+    def scan_per_allele(self) -> bytes:
+        """For the record scanner: 1 for each :attr:`wanted` key that holds one value per
+        ALT (split on multi-allelic records), else 0."""
+        return bytes(int(k in self.per_allele or k.startswith("faf9")) for k in self.wanted)
+
+    @cached_property
+    def scan_slots(self) -> tuple[int, ...]:
+        """Column of each :attr:`wanted` key among the scanner's numbers or texts."""
+        count = {"t": 0, "n": 0}
+        slots = []
+        for kind in self.scan_kinds.decode():
+            slots.append(count[kind])
+            count[kind] += 1
+        return tuple(slots)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -100,40 +122,6 @@ def _kind(name: str) -> str:
     return "float"
 
 
-_ORDER: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
-
-
-def pick_info(info: str, keys: tuple[str, ...]) -> dict[str, str]:
-    """The raw text of ``keys`` in an INFO column, found in place.
-
-    A real gnomAD INFO holds hundreds of fields, written in the same order on every row of
-    a file; the wanted keys are searched in that order (learnt from the first row), each
-    search starting where the previous one matched, so a row is scanned about once. A key
-    out of that order is still found by a search from the start.
-
-    >>> pick_info("AC=2;AN=10;AF_nfe=0.5;AF=0.2;lcr", ("AF", "AN", "AF_afr", "lcr"))
-    {'AN': '10', 'AF': '0.2'}
-    """
-    text = ";" + info + ";"
-    order = _ORDER.get(keys)
-    if order is None:
-        found = sorted((text.find(f";{k}="), k) for k in keys)
-        order = _ORDER[keys] = tuple((k, f";{k}=") for _, k in found)
-    out: dict[str, str] = {}
-    start = 0
-    for key, needle in order:
-        i = text.find(needle, start)
-        if i < 0:
-            i = text.find(needle)
-            if i < 0:
-                continue
-        else:
-            start = i
-        i += len(needle)
-        out[key] = text[i:text.find(";", i)]
-    return out
-
-
 class BadValue(ValueError):
     """A value in a gnomAD record that is not what its field declares."""
 
@@ -145,55 +133,67 @@ class BadValue(ValueError):
 _MISSING = (".", "", "NA", "nan", "NaN")
 
 
-def extract(info: str, keys: tuple[str, ...]) -> tuple[str | None, ...]:
-    """The raw text of ``keys`` in an INFO column, None where absent (see
-    :func:`pick_info`).
+@dataclass
+class RawHits:
+    """What the record scanner (``_scan.Scanner``) read for matched records, one row per
+    record: ``numbers`` (records x numeric keys, NaN where absent or a missing marker),
+    ``texts`` (records x text keys, str or None), and ``fallbacks``: (record, numeric key,
+    text) for values that are not plain decimals, judged here by :func:`_typed`."""
 
-    >>> extract("AC=2;AN=10;AF=0.2", ("AF", "AC", "nhomalt"))
-    ('0.2', '2', None)
-    """
-    found = pick_info(info, keys)
-    return tuple(found.get(k) for k in keys)
+    chrom: np.ndarray     # canonical chromosome of each record (object)
+    pos: np.ndarray       # int64: the matched allele's minimal position
+    numbers: np.ndarray   # float64, shape (records, numeric keys)
+    texts: np.ndarray     # object, shape (records, text keys)
+    fallbacks: list[tuple[int, int, str]]
+    filters: np.ndarray   # object
 
 
-def build_columns(spec: FieldSpec, chrom: np.ndarray, pos: np.ndarray,
-                  raws: list[tuple[str | None, ...]], alt_index: list[int],
-                  n_alts: list[int], filters: list[str]) -> list[np.ndarray]:
+def build_columns(spec: FieldSpec, hits: RawHits) -> list[np.ndarray]:
     """Typed columns (:attr:`FieldSpec.columns` order) for matched records, converted
     column by column: floats with NaN, ints as float64 here (exact below 2**53), text as
-    objects. ``raws`` holds :func:`extract` output, one tuple per record."""
-    n = len(raws)
-    keys = spec.wanted
-    cols: list[list[str | None]] = [list(c) for c in zip(*raws, strict=True)] if n else [
-        [] for _ in keys]
-    multi = [i for i in range(n) if n_alts[i] > 1]
-    if multi:  # r2.0.1: Number=A values of multi-allelic records, one per ALT
-        for j, key in enumerate(keys):
-            if key in spec.per_allele or key.startswith("faf9"):
-                col = cols[j]
-                for i in multi:
-                    text = col[i]
-                    if text is not None:
-                        values = text.split(",")
-                        col[i] = values[alt_index[i]] if alt_index[i] < len(values) else None
-    at = {k: j for j, k in enumerate(keys)}
+    objects."""
+    n = len(hits.pos)
+    slots = spec.scan_slots
+    pending: dict[int, list[tuple[int, str]]] = {}
+    for row, slot, text in hits.fallbacks:
+        pending.setdefault(slot, []).append((row, text))
+
+    def number(j: int, key: str, keep: np.ndarray | None = None) -> np.ndarray:
+        values = hits.numbers[:, slots[j]].copy() if n else np.zeros(0)
+        odd = pending.get(slots[j], [])
+        if keep is not None:
+            odd = [(r, t) for r, t in odd if keep[r]]
+        if odd:
+            rows = np.array([r for r, _ in odd], dtype=np.int64)
+            values[rows] = _typed([t for _, t in odd], "float", key, hits.pos[rows])
+        return values
+
     out: list[np.ndarray] = []
-    for name, raw, kind in zip(spec.names, spec.raw, spec.kinds, strict=True):
-        col = cols[at[raw]]
-        if name == "nhemi":
-            col = _hemizygous_only(col, spec.build, chrom, pos)
-        out.append(_typed(col, kind, raw, pos, lower=name in _GROUP_NAMES))
+    for j, (name, raw, kind) in enumerate(zip(spec.names, spec.raw, spec.kinds, strict=True)):
+        if kind == "str":
+            lower = name in _GROUP_NAMES
+            col = hits.texts[:, slots[j]] if n else np.zeros(0, dtype=object)
+            out.append(np.array([None if v is None or v in _MISSING else (
+                v.lower() if lower else v) for v in col], dtype=object))
+            continue
+        keep = _hemizygous(spec.build, hits.chrom, hits.pos) if name == "nhemi" else None
+        values = number(j, raw, keep)
+        if keep is not None:
+            values[~keep] = np.nan
+        if kind == "int":
+            _check_whole(values, raw, hits, slots[j])
+        out.append(values)
     if spec.faf_groups:
-        out.extend(_faf_columns(spec, cols, at, pos))
+        at = {k: j for j, k in enumerate(spec.wanted) if j >= len(spec.raw)}
+        out.extend(_faf_columns(spec, {k: number(j, k) for k, j in at.items()}, n))
     elif "faf95_max" in spec.names and "faf95_max_group" not in spec.names:
         out.append(np.full(n, None, dtype=object))
-    out.append(np.array(filters, dtype=object))
+    out.append(hits.filters)
     return out
 
 
-def _hemizygous_only(col: list[str | None], build: str, chrom: np.ndarray,
-                     pos: np.ndarray) -> list[str | None]:
-    """Hemizygote counts exist on X and Y outside their pseudo-autosomal regions only."""
+def _hemizygous(build: str, chrom: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Where hemizygote counts exist: on X and Y outside their pseudo-autosomal regions."""
     keep = np.zeros(len(pos), dtype=bool)
     for sex_chrom in ("X", "Y"):
         on = chrom == sex_chrom
@@ -201,66 +201,48 @@ def _hemizygous_only(col: list[str | None], build: str, chrom: np.ndarray,
         for start, end in PAR.get(build, {}).get(sex_chrom, ()):
             par |= (pos >= start) & (pos <= end)
         keep |= on & ~par
-    return [v if k else None for v, k in zip(col, keep.tolist(), strict=True)]
+    return keep
 
 
-_PANDAS_FROM = 256  # below this many values a list comprehension beats pandas' overhead
+def _check_whole(values: np.ndarray, key: str, hits: RawHits, slot: int) -> None:
+    """Counts must be whole numbers that float64 holds exactly."""
+    finite = np.isnan(values) | ((np.abs(values) <= _EXACT) & (values == np.floor(values)))
+    if finite.all():
+        return
+    i = int(np.flatnonzero(~finite)[0])
+    text = next((t for r, s, t in hits.fallbacks if r == i and s == slot), None)
+    shown = repr(text) if text is not None else repr(float(values[i]))
+    msg = f"{key}={shown} is not a whole number below 2**53"
+    raise BadValue(msg, int(hits.pos[i]))
 
 
-def _typed(col: list[str | None], kind: str, key: str, pos: np.ndarray, *,
-           lower: bool = False) -> np.ndarray:
-    if kind == "str":
-        return np.array([None if v is None or v in _MISSING else (v.lower() if lower else v)
-                         for v in col], dtype=object)
-    if len(col) < _PANDAS_FROM:
+def _typed(texts: list[str], kind: str, key: str, pos: np.ndarray) -> np.ndarray:
+    """Values the scanner did not take as plain decimals, read as Python's ``float()`` reads
+    them (``inf``, ``1e400``, surrounding blanks); what ``float()`` cannot read, or reads
+    although it is no number (``-nan``, ``NAN``, ``1_0``), is an error naming the value."""
+    assert kind == "float"
+    values = np.empty(len(texts), dtype=np.float64)
+    for i, text in enumerate(texts):
         try:
-            values = np.array([np.nan if v is None or v in _MISSING else float(v)
-                               for v in col], dtype=np.float64)
+            value = float(text)
         except ValueError:
-            values = _numeric(col, key, pos)
-        else:
-            _check_nan(values, col, key, pos)  # float() also reads "-nan", "NAN", "1_0"
-            for i, v in enumerate(col):
-                if v is not None and "_" in v:
-                    msg = f"non-numeric {key}={v!r}"
-                    raise BadValue(msg, int(pos[i]))
-    else:
-        values = _numeric(col, key, pos)
-    if kind == "int":
-        finite = np.isnan(values) | ((np.abs(values) <= _EXACT) & (values == np.floor(values)))
-        if not finite.all():
-            i = int(np.flatnonzero(~finite)[0])
-            msg = f"{key}={col[i]!r} is not a whole number below 2**53"
+            value = np.nan
+        if np.isnan(value) or "_" in text:
+            msg = f"non-numeric {key}={text!r}"
             raise BadValue(msg, int(pos[i]))
+        values[i] = value
     return values
 
 
 _EXACT = float(2**53)  # integers above this are not exact as float64
 
 
-def _check_nan(values: np.ndarray, col: list[str | None], key: str, pos: np.ndarray) -> None:
-    """Only missing-value markers may become NaN."""
-    for i in np.flatnonzero(np.isnan(values)):
-        text = col[i]
-        if text is not None and text not in _MISSING:
-            msg = f"non-numeric {key}={text!r}"
-            raise BadValue(msg, int(pos[i]))
-
-
-def _numeric(col: list[str | None], key: str, pos: np.ndarray) -> np.ndarray:
-    number = pd.to_numeric(pd.Series(col, dtype=object), errors="coerce")
-    values: np.ndarray = number.to_numpy(dtype=np.float64, na_value=np.nan)
-    _check_nan(values, col, key, pos)
-    return values
-
-
-def _faf_columns(spec: FieldSpec, cols: list[list[str | None]], at: dict[str, int],
-                 pos: np.ndarray) -> list[np.ndarray]:
-    n = len(pos)
+def _faf_columns(spec: FieldSpec, numbers: dict[str, np.ndarray],
+                 n: int) -> list[np.ndarray]:
     best: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for p in ("95", "99"):
-        stack = np.vstack([_typed(cols[at[f"faf{p}_{g}"]], "float", f"faf{p}_{g}", pos)
-                           for g in spec.faf_groups]) if n else np.zeros((1, 0))
+        stack = np.vstack([numbers[f"faf{p}_{g}"] for g in spec.faf_groups]) if n else \
+            np.zeros((1, 0))
         top = np.fmax.reduce(stack, axis=0) if n else np.zeros(0)
         which = np.argmax(np.where(np.isnan(stack), -np.inf, stack), axis=0) if n else \
             np.zeros(0, dtype=np.int64)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from . import formats
-from .annotate import LookupResult, result_frame
+from .annotate import Annotator, LookupResult, Planned, result_columns, result_frame
 from .combine import AnyAnnotator
 from .contigs import HG19_CHRM_LENGTH, normalize_chrom
 from .errors import BuildMismatchError, ConfigError, InputFormatError
@@ -31,6 +34,7 @@ from .provenance import Provenance
 from .releases import CHR1_LENGTH
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -124,33 +128,183 @@ def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
     return frozenset(no_data)
 
 
-def annotate_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *,
-                   show_progress: bool, where: str = "input",
-                   progress: Any = None) -> tuple[pd.DataFrame, LookupResult]:
+def lookup_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *, show_progress: bool,
+                 where: str = "input", progress: Any = None) -> LookupResult:
+    """Look up the variants of ``frame`` (see :func:`annotate_frame`)."""
     chrom, pos, ref, alt = variant_columns(frame, where=where)
     no_data = check_contigs(annotator, frame.attrs.get("contig_lengths", {}), where)
+    with _named(where):
+        return annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress,
+                                no_data_chroms=no_data, progress=progress)
+
+
+@contextmanager
+def _named(where: str) -> Iterator[None]:
+    """Input errors raised inside name the input."""
     try:
-        result = annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress,
-                                  no_data_chroms=no_data, progress=progress)
+        yield
     except InputFormatError as exc:
         if exc.path is not None:
             raise
         raise InputFormatError(str(exc), path=where) from None
+
+
+def _planned(annotator: AnyAnnotator, batches: Iterator[InputBatch],
+             where: str) -> Iterator[tuple[InputBatch, Planned | None]]:
+    """Each batch, with its variants normalized and cut into chunk tasks when the annotator
+    can do that apart from the lookup (a single dataset's)."""
+    for batch in batches:
+        if not isinstance(annotator, Annotator):
+            yield batch, None
+            continue
+        frame = batch.frame
+        chrom, pos, ref, alt = variant_columns(frame, where=where)
+        no_data = check_contigs(annotator, frame.attrs.get("contig_lengths", {}), where)
+        with _named(where):
+            yield batch, annotator.plan(chrom, pos, ref, alt, no_data_chroms=no_data)
+
+
+def with_results(annotator: AnyAnnotator, frame: pd.DataFrame, result: LookupResult, *,
+                 where: str = "input") -> pd.DataFrame:
+    """``frame`` with the ``gnomad_*`` columns of ``result`` added (replacing those of an
+    earlier annotation)."""
     added = result_frame(result, release=annotator.release_key, index=frame.index)
     again = [c for c in added.columns if c in frame.columns]
     if again:  # an annotated file annotated again: this run's values replace the old ones
         logger.info("%s: replacing the columns %s of an earlier annotation", where,
                     ", ".join(again[:5]) + (" ..." if len(again) > 5 else ""))
         frame = frame.drop(columns=again)
-    return pd.concat([frame, added], axis=1), result
+    return pd.concat([frame, added], axis=1)
 
 
-def _absent_indels(frame: pd.DataFrame) -> int:
-    absent = frame["gnomad_status"] == ABSENT
+def annotate_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *,
+                   show_progress: bool, where: str = "input",
+                   progress: Any = None) -> tuple[pd.DataFrame, LookupResult]:
+    result = lookup_frame(annotator, frame, show_progress=show_progress, where=where,
+                          progress=progress)
+    return with_results(annotator, frame, result, where=where), result
+
+
+def _absent_indels(frame: pd.DataFrame, result: LookupResult) -> int:
+    absent = result.status == ABSENT
     if not absent.any():
         return 0
-    chrom, pos, ref, alt = variant_columns(frame[absent])
-    return sum(len(str(r)) != len(str(a)) for r, a in zip(ref, alt, strict=True))
+    _, _, ref, alt = variant_columns(frame[absent])
+    lengths = pd.Series(ref, dtype=object).astype(str).str.len().to_numpy()
+    return int(np.count_nonzero(lengths != pd.Series(alt, dtype=object).astype(str).str.len(
+        ).to_numpy()))
+
+
+def prefetched(items: Iterator[T]) -> Generator[T, None, None]:
+    """The items of ``items``, each next one produced in a thread while the caller works on
+    the current one (an exception is raised where the caller takes that item)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="varidex-read") as pool:
+        future = pool.submit(next, items, None)
+        while True:
+            item = future.result()
+            if item is None:
+                return
+            future = pool.submit(next, items, None)
+            yield item
+
+
+def _arrow_table(frame: pd.DataFrame, result: LookupResult, release: str) -> Any:
+    """``frame`` with the columns :func:`result_frame` adds, as an Arrow table built straight
+    from the result's arrays (no data frame in between); None if Arrow cannot take the
+    frame's columns."""
+    import pyarrow as pa
+
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    columns = dict(zip(table.column_names, table.columns, strict=True))
+    added = result_columns(result)
+    names = {n for n, _ in added} | {"gnomad_status", "gnomad_release"}
+    if len(columns) != len(frame.columns) or names & columns.keys():
+        return None  # repeated column names: the data frame keeps each
+    for name, canonical in added:
+        col, mask = result.data[canonical], result.missing[canonical]
+        if mask is not None:
+            columns[name] = pa.array(col, mask=mask)
+        elif col.dtype == object:
+            columns[name] = pa.array(col, type=pa.string(), from_pandas=True)
+        else:
+            columns[name] = pa.array(col, from_pandas=True)
+    columns["gnomad_status"] = pa.array(result.status, type=pa.string())
+    columns["gnomad_release"] = pa.repeat(pa.scalar(release), len(frame))
+    return pa.table(columns)
+
+
+@dataclass
+class _Written:
+    """What writing one batch counted."""
+
+    absent_indels: int = 0
+    filtered: int = 0
+    unassessed: int = 0
+
+
+class _Writer:
+    """Builds and writes each annotated batch in a thread while the next one is looked up;
+    one batch at a time, in order. Errors surface at the next :meth:`put` or at the end.
+
+    A CSV/TSV output with nothing to add but the gnomAD columns is written as an Arrow table
+    built straight from the result's arrays; everything else (VCF, Parquet, the ACMG
+    ``transform``, filter thresholds) goes through the annotated data frame."""
+
+    def __init__(self, annotator: AnyAnnotator, out: Any, *, where: str,
+                 transform: Callable[[pd.DataFrame], pd.DataFrame] | None,
+                 thresholds: FilterThresholds | None, keep_passing: bool,
+                 by_record: bool) -> None:
+        self.annotator, self.out, self.where = annotator, out, where
+        self.transform, self.thresholds = transform, thresholds
+        self.keep_passing, self.by_record = keep_passing, by_record
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="varidex-write")
+        self.pending: Future[_Written] | None = None
+        self.total = _Written()
+
+    def _fast(self, frame: pd.DataFrame, result: LookupResult) -> bool:
+        out = self.out
+        if self.transform is not None or self.thresholds is not None or not isinstance(
+                out, formats.delimited.DelimitedWriter):
+            return False
+        table = _arrow_table(frame, result, self.annotator.release_key)
+        return table is not None and out.write_arrow(table)
+
+    def _write(self, batch: InputBatch, result: LookupResult) -> _Written:
+        frame = batch.frame
+        done = _Written(absent_indels=_absent_indels(frame, result))
+        if self._fast(frame, result):
+            return done
+        annotated = with_results(self.annotator, frame, result, where=self.where)
+        if self.transform is not None:
+            annotated = self.transform(annotated)
+        keep = None
+        if self.thresholds is not None:
+            annotated[PASS_COLUMN] = verdict = pass_filter(annotated, self.thresholds)
+            if self.keep_passing:
+                keep = verdict.fillna(False).to_numpy(dtype=bool)
+                done.unassessed = _unassessed(verdict, annotated, by_record=self.by_record)
+                if not self.by_record:
+                    done.filtered = int((~keep).sum())
+        self.out.write(annotated, batch, keep=keep)
+        return done
+
+    def put(self, batch: InputBatch, result: LookupResult) -> None:
+        self.wait()
+        self.pending = self.pool.submit(self._write, batch, result)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            done = pending.result()
+            self.total.absent_indels += done.absent_indels
+            self.total.filtered += done.filtered
+            self.total.unassessed += done.unassessed
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
 
 def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
@@ -191,7 +345,7 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
             show_progress=show_progress, batch_rows=batch_rows, thresholds=thresholds,
             keep_passing=keep_passing, genotype_build=genotype_build, started=started)
     counts: Counter[str] = Counter()
-    rows = absent_indels = filtered = unassessed = 0
+    rows = 0
     problems = RecordProblems(input_path, strict=strict)
     header = None
     source: VcfSource | None = None
@@ -212,32 +366,35 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                                  vcf_header=header) as out, tqdm(
                 unit=" variants", unit_scale=True, disable=None if show_progress else True,
                 delay=0.5, dynamic_ncols=True, desc="gnomAD lookup") as bar:
-            for batch in batches:
-                annotated, result = annotate_frame(annotator, batch.frame,
-                                                   show_progress=False, where=input_path,
-                                                   progress=bar)
-                problems.check(annotated, rows_before=rows)
-                if transform is not None:
-                    annotated = transform(annotated)
-                keep = None
-                if thresholds is not None:
-                    annotated[PASS_COLUMN] = verdict = pass_filter(annotated, thresholds)
-                    if keep_passing:
-                        keep = verdict.fillna(False).to_numpy(dtype=bool)
-                        unassessed += _unassessed(verdict, annotated, by_record=source is not None)
-                        if source is None:
-                            filtered += int((~keep).sum())
-                out.write(annotated, batch, keep=keep)
-                rows += len(batch.frame)
-                counts.update(result.counts())
-                absent_indels += _absent_indels(annotated)
+            writer = _Writer(annotator, out, where=input_path, transform=transform,
+                             thresholds=thresholds, keep_passing=keep_passing,
+                             by_record=source is not None)
+            inputs = prefetched(_planned(annotator, batches, input_path))
+            try:
+                for batch, planned in inputs:
+                    if planned is None:
+                        result = lookup_frame(annotator, batch.frame, show_progress=False,
+                                              where=input_path, progress=bar)
+                    else:
+                        assert isinstance(annotator, Annotator)
+                        with _named(input_path):
+                            result = annotator.run(planned, progress=bar)
+                    problems.check(batch.frame, result.status, rows_before=rows)
+                    writer.put(batch, result)
+                    rows += len(batch.frame)
+                    counts.update(result.counts())
+                writer.wait()
+            finally:
+                inputs.close()  # waits for a batch being read
+                writer.close()  # before the output is renamed, or removed on an error
     finally:
         if source is not None:
             source.close()
     problems.finish()
+    filtered, unassessed = writer.total.filtered, writer.total.unassessed
     if keep_passing and isinstance(out, VcfWriter):
         filtered = out.records_read - out.records_written
-    _warn_at_end(annotator, absent_indels)
+    _warn_at_end(annotator, writer.total.absent_indels)
     return RunSummary(rows, dict(counts), time.perf_counter() - started,
                       annotator.release_key,
                       "stdout" if output_path == "-" else str(Path(output_path)),

@@ -35,10 +35,10 @@ class RecordProblems:
         self.limit = limit
         self.count = 0
 
-    def check(self, annotated: pd.DataFrame, *, rows_before: int) -> None:
-        """Look at one annotated batch (with ``gnomad_status``); ``rows_before`` is the number
+    def check(self, annotated: pd.DataFrame, status: np.ndarray, *, rows_before: int) -> None:
+        """Look at one batch of input rows and their statuses; ``rows_before`` is the number
         of input rows in earlier batches, so rows are numbered across the whole input."""
-        status = annotated["gnomad_status"].to_numpy()
+        status = np.asarray(status)
         invalid = status == INVALID_ALLELE
         no_data = status == NO_DATA
         if not (invalid.any() or no_data.any()):

@@ -215,6 +215,15 @@ class AtomicOutput:
                    "written")
             raise OutputError(msg, path=self.path) from exc
 
+    def write_arrow(self, table: Any, *, sep: str, header: bool) -> bool:
+        """Append an Arrow table as CSV/TSV, as :meth:`write_frame` would write it; False
+        (nothing written) when a value needs quoting: then write the frame instead."""
+        data = _arrow_table_csv(table, sep=sep, header=header)
+        if data is None:
+            return False
+        self.write_bytes(data)
+        return True
+
     def write_bytes(self, data: bytes) -> None:
         """Append raw bytes (text already encoded as UTF-8)."""
         try:
@@ -240,16 +249,26 @@ class AtomicOutput:
 
 def _arrow_csv(frame: pd.DataFrame, *, sep: str, header: bool) -> bytes | None:
     import pyarrow as pa
+
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError):
+        return None  # ValueError: repeated column names (pandas writes those)
+    return _arrow_table_csv(table, sep=sep, header=header, names=[str(c) for c in frame.columns])
+
+
+def _arrow_table_csv(table: Any, *, sep: str, header: bool,
+                     names: list[str] | None = None) -> bytes | None:
+    import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    names = [str(c) for c in frame.columns]
+    names = names if names is not None else [str(c) for c in table.column_names]
     if any(sep in n or '"' in n or "\n" in n for n in names):
         return None
     sink = io.BytesIO()
     if header:
         sink.write((sep.join(names) + "\n").encode())
     try:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
         pcsv.write_csv(table, sink, write_options=pcsv.WriteOptions(
             include_header=False, delimiter=sep, quoting_style="none"))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
@@ -292,3 +311,11 @@ class DelimitedWriter:
             frame = frame[keep]
         self._out.write_frame(frame, sep=self.sep, header=self._header)
         self._header = False
+
+    def write_arrow(self, table: Any) -> bool:
+        """Append an Arrow table of the annotated batch; False (nothing written) when a
+        value needs quoting, and then :meth:`write` takes the data frame instead."""
+        if not self._out.write_arrow(table, sep=self.sep, header=self._header):
+            return False
+        self._header = False
+        return True

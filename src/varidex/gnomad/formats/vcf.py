@@ -134,9 +134,22 @@ def _frame(rows: list[list[str]] | pd.DataFrame, before: int,
         rows, columns=list(VCF_COLUMNS), dtype=object)
     frame = frame.reset_index(drop=True)
     frame["vcf_record"] = range(before + 1, before + len(frame) + 1)
-    frame["alt_allele"] = frame["alt_allele"].str.split(",")
-    frame = frame.explode("alt_allele", ignore_index=True)
-    frame["alt_index"] = frame.groupby("vcf_record").cumcount()
+    # One row per ALT: only the records holding a comma are split (few, in most files).
+    alts = frame["alt_allele"].to_numpy(dtype=object)
+    multi = np.flatnonzero(frame["alt_allele"].str.contains(",", regex=False).to_numpy(
+        dtype=bool))
+    counts = np.ones(len(frame), dtype=np.int64)
+    if len(multi):
+        parts = [a.split(",") for a in alts[multi]]
+        counts[multi] = [len(p) for p in parts]
+        frame = frame.iloc[np.repeat(np.arange(len(frame)), counts)].reset_index(drop=True)
+        starts = np.cumsum(counts) - counts
+        expanded = np.repeat(alts, counts)
+        for start, values in zip(starts[multi].tolist(), parts, strict=True):
+            expanded[start:start + len(values)] = values
+        alts = expanded
+    frame["alt_allele"] = alts
+    frame["alt_index"] = np.arange(len(frame)) - np.repeat(np.cumsum(counts) - counts, counts)
     frame["position"] = frame["position"].astype("int64")
     frame.attrs["contig_lengths"] = contig_lengths
     out: pd.DataFrame = frame

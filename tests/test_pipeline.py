@@ -1,0 +1,83 @@
+"""The file pipeline: batches read, looked up and written in threads give the same output
+as one batch written through a data frame, and errors of any batch still leave no output."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from varidex.gnomad.annotate import Annotator
+from varidex.gnomad.errors import InputFormatError
+from varidex.gnomad.formats.delimited import _arrow_csv
+from varidex.gnomad.pipeline import annotate_file, annotate_frame, read_variants
+
+GENERATED = Path(__file__).parent / "data" / "generated"
+QUERIES = GENERATED / "queries-r2.1.1.1000.vcf.gz"
+
+
+@pytest.fixture
+def annotator() -> Annotator:
+    return Annotator.open(GENERATED / "r2.1.1-exomes", version="r2.1.1", max_workers=1)
+
+
+def test_batches_in_threads_equal_one_data_frame(annotator: Annotator, tmp_path: Path) -> None:
+    frame = read_variants(str(QUERIES))
+    whole, _ = annotate_frame(annotator, frame, show_progress=False)
+    expected = _arrow_csv(whole, sep="\t", header=True)  # the data frame, written as before
+    assert expected is not None
+    out = tmp_path / "out.tsv"
+    summary = annotate_file(annotator, str(QUERIES), str(out), batch_rows=37)
+    annotator.close()
+    assert summary.variants == len(frame)
+    assert out.read_bytes() == expected
+    got = pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False)
+    assert (got["gnomad_status"] == "found").sum() > 400
+    # one named record of the generated file, with its values from the file itself
+    row = got[got["id"] == got["id"].iloc[0]].iloc[0]
+    assert row["gnomad_release"] == "r2.1.1/exomes"
+
+
+def test_two_workers_write_the_same_file(tmp_path: Path) -> None:
+    outs = []
+    for workers in (1, 2):
+        a = Annotator.open(GENERATED / "r2.1.1-exomes", version="r2.1.1", max_workers=workers,
+                           chunk_size=20)
+        out = tmp_path / f"out{workers}.tsv.gz"
+        annotate_file(a, str(QUERIES), str(out), batch_rows=300)
+        a.close()
+        outs.append(gzip.decompress(out.read_bytes()))
+    assert outs[0] == outs[1]
+    assert outs[0].count(b"\tfound\t") > 400
+
+
+def test_error_in_a_later_batch_leaves_no_output(annotator: Annotator, tmp_path: Path) -> None:
+    lines = gzip.decompress(QUERIES.read_bytes()).decode().splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    bad = first + 500
+    cols = lines[bad].split("\t")
+    cols[1] = "12x"
+    lines[bad] = "\t".join(cols)
+    src = tmp_path / "bad.vcf"
+    src.write_text("".join(lines))
+    out = tmp_path / "out.tsv"
+    with pytest.raises(InputFormatError, match=f"line {bad + 1}: POS .*'12x'"):
+        annotate_file(annotator, str(src), str(out), batch_rows=50)
+    annotator.close()
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [src]  # no temporary file left either
+
+
+def test_reannotating_an_annotated_file_replaces_the_earlier_columns(annotator: Annotator,
+                                                                      tmp_path: Path) -> None:
+    # As bcftools annotate overwrites an INFO field already there: one set of gnomad_*
+    # columns, this run's, whatever path (Arrow table or data frame) wrote the batch.
+    first, second = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    annotate_file(annotator, str(QUERIES), str(first))
+    annotate_file(annotator, str(first), str(second))
+    annotator.close()
+    header = second.read_text().splitlines()[0].split("\t")
+    assert header.count("gnomad_af") == 1
+    assert second.read_text() == first.read_text()
