@@ -216,11 +216,22 @@ class Annotator:
     def _plan(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
               alt: Sequence[object], status: np.ndarray, spec: FieldSpec,
               no_data_chroms: frozenset[str]) -> list[ChunkTask]:
+        batch, groups = self._prepare(chrom, pos, ref, alt, status, no_data_chroms)
+        tasks: list[ChunkTask] = []
+        for canon, rows in groups:
+            tasks.extend(self._chunk_tasks(canon, rows, batch, spec))
+        return tasks
+
+    def _prepare(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
+                 alt: Sequence[object], status: np.ndarray, no_data_chroms: frozenset[str]
+                 ) -> tuple[Batch, list[tuple[str, np.ndarray]]]:
+        """Normalize the queries, set skip and ``no_data`` statuses, left-align indels
+        (with a reference); return the batch and the rows to look up per chromosome."""
         build = self.files.release.build
         batch = normalize_batch(chrom, pos, ref, alt, lambda c: self._chrom(c, build))
         status[:] = batch.status
         looked_up = batch.status == None  # noqa: E711 - elementwise on an object array
-        tasks: list[ChunkTask] = []
+        groups: list[tuple[str, np.ndarray]] = []
         for canon in sorted(pd.unique(batch.chrom[looked_up]), key=contig_rank):
             rows = np.flatnonzero(looked_up & (batch.chrom == canon))
             if canon not in self.files.paths or canon in no_data_chroms:
@@ -231,8 +242,8 @@ class Annotator:
                     if len(batch.ref[i]) != len(batch.alt[i]):
                         batch.pos[i], batch.ref[i], batch.alt[i] = self._left_align(
                             canon, int(batch.pos[i]), batch.ref[i], batch.alt[i])
-            tasks.extend(self._chunk_tasks(canon, rows, batch, spec))
-        return tasks
+            groups.append((canon, rows))
+        return batch, groups
 
     def _chrom(self, name: object, build: str) -> str:
         """Canonical chromosome; a RefSeq accession of another build maps to nothing."""

@@ -15,7 +15,7 @@ import bisect
 import logging
 import struct
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,13 +158,17 @@ def index_path(data: Path) -> Path:
     return data.with_name(data.name + INDEX_SUFFIX)
 
 
-def iter_blocks(data: Path) -> Iterator[tuple[int, bytes | bytearray]]:
-    """Every block of a BGZF file, inflated, with its compressed offset."""
+def iter_blocks(data: Path, *, on_read: Callable[[bytes], object] | None = None
+                ) -> Iterator[tuple[int, bytes | bytearray]]:
+    """Every block of a BGZF file, inflated, with its compressed offset. ``on_read`` sees
+    every compressed byte once, in order (to checksum the file in the same pass)."""
     offset = 0
     pending = b""
     with data.open("rb") as handle:
         while True:
             chunk = handle.read(_BLOCK_READ)
+            if on_read is not None:
+                on_read(chunk)
             buf = pending + chunk if pending else chunk
             pos = 0
             while pos + 18 <= len(buf):

@@ -12,6 +12,7 @@ record, ``chrom:pos``) and how to fix it::
         ├── MissingIndexError     no .tbi/.csi beside a file and auto_index is off
         ├── GnomADFileError       a gnomAD file that cannot be opened or read
         ├── BuildMismatchError    input REF alleles disagree with gnomAD's: another build?
+        ├── StoreError            a prebuilt store that cannot be built, opened or used
         └── WorkerError           a worker process died or raised while annotating
 """
 
@@ -74,6 +75,10 @@ class GnomADFileError(GnomADError):
 
 class BuildMismatchError(GnomADError):
     """The input looks like another genome build than the gnomAD release."""
+
+
+class StoreError(GnomADError):
+    """A prebuilt store (``varidex store build``) that cannot be built, opened or used."""
 
 
 class WorkerError(GnomADError):
