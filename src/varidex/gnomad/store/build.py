@@ -100,6 +100,7 @@ def build_store(gnomad_dir: str | Path, output: str | Path, *, version: str | No
     """Convert the release in ``gnomad_dir`` into a store at ``output`` and return its
     metadata. ``fields``: a comma list of canonical fields (default: all of the
     release's); ``chromosomes``: canonical names (default: every one found)."""
+    started = time.perf_counter()
     target = Path(output).expanduser()
     _check_target(target, force)
     files = discover(gnomad_dir, version=version, dataset=dataset, auto_index=auto_index)
@@ -129,6 +130,7 @@ def build_store(gnomad_dir: str | Path, output: str | Path, *, version: str | No
                 c for c in chroms if files.paths[c] == path)].md5
             assert digest is not None
             meta.sources.append(SourceFile(path.name, stat.st_size, stat.st_mtime_ns, digest))
+        meta.build_seconds = round(time.perf_counter() - started, 1)
         write_meta(tmp, meta)
         tmp.chmod(_folder_mode())  # mkdtemp made it private
         _move_into_place(tmp, target, force)
@@ -601,7 +603,8 @@ def describe(meta: StoreMeta, folder: str | Path) -> str:
     size = store_size(folder)
     source = sum(s.size for s in meta.sources)
     lines = [f"store {folder}: gnomAD {meta.key} ({meta.build}), varidex store format "
-             f"{meta.format_version}, built {meta.created} by varidex {meta.varidex_version}",
+             f"{meta.format_version}, built {meta.created} by varidex {meta.varidex_version} "
+             f"in {meta.build_seconds:,.1f} s",
              f"size {size / 2**20:,.1f} MiB ({size / source:.1%} of the {source / 2**20:,.1f} "
              "MiB of source files)" if source else f"size {size / 2**20:,.1f} MiB",
              f"fields ({len(meta.fields)}): {', '.join(meta.fields)}"]

@@ -118,6 +118,7 @@ class StoreMeta:
     varidex_version: str
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                time.gmtime()))
+    build_seconds: float = 0.0
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
 
@@ -145,7 +146,8 @@ class StoreMeta:
             sources = [SourceFile(**s) for s in data["sources"]]
             return cls(data["release"], data["dataset"], data["build"],
                        tuple(data["fields"]), chroms, sources, data["varidex_version"],
-                       data["created"], data["format"], data["format_version"])
+                       data["created"], float(data["build_seconds"]), data["format"],
+                       data["format_version"])
         except (ValueError, KeyError, TypeError) as exc:
             msg = (f"{where}: cannot read the store's metadata ({exc}); rebuild the store "
                    "with `varidex store build`")
