@@ -134,12 +134,31 @@ def _frame(rows: list[list[str]] | pd.DataFrame, before: int,
         rows, columns=list(VCF_COLUMNS), dtype=object)
     frame = frame.reset_index(drop=True)
     frame["vcf_record"] = range(before + 1, before + len(frame) + 1)
-    frame["alt_allele"] = frame["alt_allele"].str.split(",")
-    frame = frame.explode("alt_allele", ignore_index=True)
-    frame["alt_index"] = frame.groupby("vcf_record").cumcount()
+    frame = _split_alts(frame)
     frame["position"] = frame["position"].astype("int64")
     frame.attrs["contig_lengths"] = contig_lengths
     out: pd.DataFrame = frame
+    return out
+
+
+def _split_alts(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per ALT allele (``A,G`` gives two rows), with ``alt_index`` (0-based).
+    Column-wise: only the records with several ALTs are split one by one."""
+    alt = frame["alt_allele"]
+    n = len(frame)
+    counts = alt.str.count(",").fillna(0).to_numpy(dtype=np.int64) + 1 if n else np.zeros(
+        0, dtype=np.int64)
+    if (counts == 1).all():
+        frame["alt_index"] = np.zeros(n, dtype=np.int64)
+        return frame
+    source = np.repeat(np.arange(n), counts)
+    first = np.cumsum(counts) - counts  # output row of each record's first ALT
+    alts = alt.to_numpy(dtype=object)[source]
+    for i in np.flatnonzero(counts > 1).tolist():
+        alts[first[i]:first[i] + counts[i]] = alt.iloc[i].split(",")
+    out = frame.iloc[source].reset_index(drop=True)
+    out["alt_allele"] = pd.array(alts, dtype=alt.dtype)
+    out["alt_index"] = np.arange(len(source)) - first[source]
     return out
 
 
