@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from .formats import guess_format
 from .formats.delimited import AtomicOutput, iter_delimited
 from .formats.stdin import stdin_format
 from .formats.vcf import iter_vcf
-from .frames import variant_columns
+from .frames import find_columns, variant_columns
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
 from .releases import CHR1_LENGTH
 
@@ -143,8 +146,53 @@ def _absent_indels(frame: pd.DataFrame) -> int:
     absent = frame["gnomad_status"] == ABSENT
     if not absent.any():
         return 0
-    chrom, pos, ref, alt = variant_columns(frame[absent])
-    return sum(len(str(r)) != len(str(a)) for r, a in zip(ref, alt, strict=True))
+    names = find_columns(list(frame.columns))
+    rows = frame.loc[absent]
+    ref = rows[names["ref_allele"]].astype(str).str.len()
+    alt = rows[names["alt_allele"]].astype(str).str.len()
+    return int((ref != alt).sum())
+
+
+def read_ahead(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The same batches, read one ahead by a background thread; its errors are raised
+    here, in order. Stopping early stops the thread."""
+    slot: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slot.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not offer(("batch", batch)):
+                    return
+            offer(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            offer(("error", exc))
+
+    thread = threading.Thread(target=produce, name="varidex-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = slot.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
 
 
 def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
@@ -157,17 +205,30 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
     counts: Counter[str] = Counter()
     rows = absent_indels = 0
     batches = iter_variants(input_path, input_format, batch_rows=batch_rows)
+    # Three stages overlap: a thread reads the next batch and another writes the previous
+    # one (pandas' parser and Arrow's CSV writer release the GIL) while this one annotates.
+    # At most three batches are in memory; output order is input order.
     with AtomicOutput(output_path) as out, tqdm(
             unit=" variants", unit_scale=True, disable=None if show_progress else True,
             delay=0.5,
-            dynamic_ncols=True, desc="gnomAD lookup") as bar:
-        for batch in batches:
-            annotated, result = annotate_frame(annotator, batch, show_progress=False,
-                                               where=input_path, progress=bar)
-            out.write_frame(annotated, sep=sep, header=rows == 0)
-            rows += len(batch)
-            counts.update(result.counts())
-            absent_indels += _absent_indels(annotated)
+            dynamic_ncols=True, desc="gnomAD lookup") as bar, ThreadPoolExecutor(
+            1, thread_name_prefix="varidex-writer") as writer:
+        pending: Future[None] | None = None
+        try:
+            for batch in read_ahead(batches):
+                annotated, result = annotate_frame(annotator, batch, show_progress=False,
+                                                   where=input_path, progress=bar)
+                if pending is not None:
+                    pending.result()  # the previous batch is written (or its error raised)
+                pending = writer.submit(out.write_frame, annotated, sep=sep, header=rows == 0)
+                rows += len(batch)
+                counts.update(result.counts())
+                absent_indels += _absent_indels(annotated)
+            if pending is not None:
+                pending.result()
+        finally:
+            if pending is not None and not pending.done():
+                wait([pending])  # never close the output under a running write
     if absent_indels and getattr(annotator, "reference", None) is None:
         logger.warning("%d indel(s) absent from gnomAD; gnomAD's indels are left-aligned, "
                        "so an indel written further right in a repeat is missed without "
