@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -31,7 +31,7 @@ from .engine import (
 from .errors import BuildMismatchError
 from .fields import FieldSpec, column_kind, new_column
 from .keys import NO_DATA, STATUSES
-from .normalize import Batch, normalize_batch
+from .normalize import Batch, Column, normalize_batch
 from .parallel import Executor, ProcessExecutor, SerialExecutor, resolve_workers
 from .reference import Reference
 
@@ -151,9 +151,8 @@ class Annotator:
             self.reference = None
         SerialExecutor().close()
 
-    def lookup(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
-               alt: Sequence[object], *, show_progress: bool = False,
-               no_data_chroms: frozenset[str] = frozenset(),
+    def lookup(self, chrom: Column, pos: Column, ref: Column, alt: Column, *,
+               show_progress: bool = False, no_data_chroms: frozenset[str] = frozenset(),
                progress: Any = None) -> LookupResult:
         """Look up parallel sequences of variants (1-based positions).
 
@@ -213,8 +212,8 @@ class Annotator:
                    "over, or pass --allow-ref-mismatch / allow_ref_mismatch=True to go on")
             raise BuildMismatchError(msg)
 
-    def _plan(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
-              alt: Sequence[object], status: np.ndarray, spec: FieldSpec,
+    def _plan(self, chrom: Column, pos: Column, ref: Column, alt: Column,
+              status: np.ndarray, spec: FieldSpec,
               no_data_chroms: frozenset[str]) -> list[ChunkTask]:
         batch, groups = self._prepare(chrom, pos, ref, alt, status, no_data_chroms)
         tasks: list[ChunkTask] = []
@@ -222,8 +221,8 @@ class Annotator:
             tasks.extend(self._chunk_tasks(canon, rows, batch, spec))
         return tasks
 
-    def _prepare(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
-                 alt: Sequence[object], status: np.ndarray, no_data_chroms: frozenset[str]
+    def _prepare(self, chrom: Column, pos: Column, ref: Column, alt: Column,
+                 status: np.ndarray, no_data_chroms: frozenset[str]
                  ) -> tuple[Batch, list[tuple[str, np.ndarray]]]:
         """Normalize the queries, set skip and ``no_data`` statuses, left-align indels
         (with a reference); return the batch and the rows to look up per chromosome."""

@@ -24,7 +24,7 @@ from .formats import guess_format
 from .formats.delimited import AtomicOutput, iter_delimited
 from .formats.stdin import stdin_format
 from .formats.vcf import iter_vcf
-from .frames import find_columns, variant_columns
+from .frames import find_columns, variant_series
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
 from .releases import CHR1_LENGTH
 
@@ -129,7 +129,7 @@ def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
 def annotate_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *,
                    show_progress: bool, where: str = "input",
                    progress: Any = None) -> tuple[pd.DataFrame, LookupResult]:
-    chrom, pos, ref, alt = variant_columns(frame, where=where)
+    chrom, pos, ref, alt = variant_series(frame, where=where)
     no_data = check_contigs(annotator, frame.attrs.get("contig_lengths", {}), where)
     try:
         result = annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress,
