@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--gnomad-dir",
                         help="folder with the gnomAD sites VCFs (.vcf.bgz + .tbi/.csi)")
     source.add_argument("--store",
-                        help="a store built by `varidex store build` (instead of --gnomad-dir)")
+                        help="a store built by `varidex store build` (instead of --gnomad-dir; "
+                             "lookups then run in this process, --workers does not apply)")
     ann.add_argument("--dataset", default=None, type=_dataset,
                      help="gnomAD dataset: exomes, genomes, joint, or exomes,genomes (both: "
                           "each and the combined frequencies) (default: exomes; with "
@@ -192,7 +193,7 @@ def _run_store_build(args: argparse.Namespace) -> int:
     import time
 
     from .store import build_store
-    from .store.build import summary
+    from .store.layout import summary
 
     started = time.perf_counter()
     chroms = args.chromosomes.split(",") if args.chromosomes else None

@@ -9,8 +9,8 @@ the VCF path (:mod:`.reader`).
 from __future__ import annotations
 
 from .annotator import StoreAnnotator
-from .build import build_store, describe
-from .layout import StoreMeta, select_fields
+from .build import build_store
+from .layout import StoreMeta, describe, select_fields
 from .reader import Store, open_store
 
 __all__ = ["Store", "StoreAnnotator", "StoreMeta", "build_store", "describe", "open_store",

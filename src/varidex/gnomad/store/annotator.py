@@ -9,7 +9,6 @@ combined columns take it unchanged.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from ..annotate import Annotator, LookupResult
 from ..errors import StoreError
 from ..fields import column_kind, new_column
 from ..keys import STATUSES
+from ..normalize import Column
 from ..parallel import resolve_workers
 from ..reference import Reference
 from .reader import DEFAULT_CACHE_BYTES, Store, open_store
@@ -61,9 +61,8 @@ class StoreAnnotator(Annotator):
             self.store.close()
         super().close()
 
-    def lookup(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
-               alt: Sequence[object], *, show_progress: bool = False,
-               no_data_chroms: frozenset[str] = frozenset(),
+    def lookup(self, chrom: Column, pos: Column, ref: Column, alt: Column, *,
+               show_progress: bool = False, no_data_chroms: frozenset[str] = frozenset(),
                progress: Any = None) -> LookupResult:
         """Look up parallel sequences of variants (1-based positions); the same result
         as :meth:`Annotator.lookup` on the files the store was built from."""
@@ -86,11 +85,13 @@ class StoreAnnotator(Annotator):
             for canon, rows in groups:
                 answer = store.lookup(canon, batch.pos[rows], batch.ref[rows], batch.alt[rows])
                 status[rows] = codes[answer.status]
+                at = rows[answer.found]
                 for c, name in enumerate(columns):
-                    data[name][rows] = answer.data[c]
+                    data[name][at] = answer.data[c]
                     mask = missing[name]
-                    if mask is not None:
-                        mask[rows] = answer.missing[c]
+                    found_mask = answer.missing[c]
+                    if mask is not None and found_mask is not None:
+                        mask[at] = found_mask
                 self.totals["duplicate_gnomad_keys"] += answer.duplicates
                 colocated += answer.colocated
                 mismatched += answer.ref_mismatch

@@ -56,7 +56,8 @@ def pack_one(ref: str, alt: str) -> int:
     return (len(ref) << 56) | (len(alt) << 51) | code
 
 
-def pack(ref: Sequence[str] | np.ndarray, alt: Sequence[str] | np.ndarray) -> np.ndarray:
+def pack(ref: Sequence[str] | np.ndarray | pa.Array,
+         alt: Sequence[str] | np.ndarray | pa.Array) -> np.ndarray:
     """Codes of parallel sequences of upper-case alleles (int64; :data:`LONG` where a pair
     cannot be packed). The same values as :func:`pack_one`, computed column-wise.
 
@@ -71,7 +72,7 @@ def pack(ref: Sequence[str] | np.ndarray, alt: Sequence[str] | np.ndarray) -> np
     bad = np.zeros(n, dtype=bool)
     lengths = []
     for alleles in (ref, alt):
-        offsets, data = _buffers(pa.array(alleles, type=pa.string()))
+        offsets, data = _buffers(_strings(alleles))
         length = offsets[1:] - offsets[:-1]
         lengths.append(length)
         bad |= (length == 0) | (length > MAX_PACKED_BASES)
@@ -98,17 +99,23 @@ def pack(ref: Sequence[str] | np.ndarray, alt: Sequence[str] | np.ndarray) -> np
     return out
 
 
-def first_bytes(strings: Sequence[str] | np.ndarray) -> np.ndarray:
+def first_bytes(strings: Sequence[str] | np.ndarray | pa.Array) -> np.ndarray:
     """The first byte of each non-empty ASCII string (uint8).
 
     >>> first_bytes(["G", "TA"]).tolist() == [ord("G"), ord("T")]
     True
     """
-    offsets, data = _buffers(pa.array(strings, type=pa.string()))
+    offsets, data = _buffers(_strings(strings))
     if len(offsets) < 2:
         return np.zeros(0, dtype=np.uint8)
     out: np.ndarray = data[np.minimum(offsets[:-1], max(len(data) - 1, 0))]
     return out
+
+
+def _strings(values: Sequence[str] | np.ndarray | pa.Array) -> pa.Array:
+    if isinstance(values, pa.Array) and values.type == pa.string():
+        return values
+    return pa.array(values, type=pa.string())
 
 
 def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:

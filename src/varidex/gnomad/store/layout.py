@@ -218,3 +218,38 @@ def check_request(meta: StoreMeta, folder: Path, *, version: str | None,
                "accepts the store's release)")
         raise ReleaseSchemaError(msg)
     return RELEASES[meta.key]
+
+
+def store_size(folder: str | Path) -> int:
+    """Bytes of a store's files."""
+    return sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file())
+
+
+def summary(meta: StoreMeta, folder: str | Path, seconds: float) -> str:
+    """One line about a store just built."""
+    size = store_size(folder)
+    source = sum(s.size for s in meta.sources)
+    share = f" ({size / source:.1%} of the sources)" if source else ""
+    return (f"varidex: store {folder}: gnomAD {meta.key}, "
+            f"{sum(c.variants for c in meta.chromosomes.values()):,} alleles on "
+            f"{len(meta.chromosomes)} chromosome(s), {len(meta.fields)} fields, "
+            f"{size / 2**20:,.1f} MiB{share}; {seconds:.1f} s")
+
+
+def describe(meta: StoreMeta, folder: str | Path) -> str:
+    """A few lines about a store, for ``varidex store info``."""
+    size = store_size(folder)
+    source = sum(s.size for s in meta.sources)
+    lines = [f"store {folder}: gnomAD {meta.key} ({meta.build}), varidex store format "
+             f"{meta.format_version}, built {meta.created} by varidex {meta.varidex_version} "
+             f"in {meta.build_seconds:,.1f} s",
+             f"size {size / 2**20:,.1f} MiB ({size / source:.1%} of the {source / 2**20:,.1f} "
+             "MiB of source files)" if source else f"size {size / 2**20:,.1f} MiB",
+             f"fields ({len(meta.fields)}): {', '.join(meta.fields)}"]
+    for chrom, e in meta.chromosomes.items():
+        lines.append(f"chromosome {chrom} (contig {e.contig}, {e.source}): {e.variants:,} "
+                     f"alleles from {e.records:,} records, {e.duplicates:,} duplicates skipped")
+    for s in meta.sources:
+        lines.append(f"source {s.name}: {s.size:,} bytes, md5 {s.md5}, modified "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(s.mtime_ns / 1e9))} UTC")
+    return "\n".join(lines)

@@ -38,15 +38,20 @@ from .layout import (
 #: r2.1.1 exomes store).
 DEFAULT_CACHE_BYTES = 1 << 30
 
+#: Chromosomes whose key columns (12 bytes a row) stay loaded.
+KEY_CACHE_CHROMOSOMES = 4
+
 _NOT_IN_STORE = -2  # code of a long query allele the store does not hold
 
 
 @dataclass
 class ChromAnswer:
-    """What a store says about one chromosome's queries, aligned with them."""
+    """What a store says about one chromosome's queries: a status for each, and the values
+    of those found (``found``: their indices among the queries)."""
 
-    status: np.ndarray                 # int8 codes into keys.STATUSES
-    data: list[np.ndarray]             # one per column: float64 NaN, int64, object
+    status: np.ndarray                 # int8 codes into keys.STATUSES, one per query
+    found: np.ndarray                  # indices of the queries found
+    data: list[np.ndarray]             # per column, for the found: float64 NaN, int64, object
     missing: list[np.ndarray | None]   # int columns: True where missing
     duplicates: int
     colocated: int
@@ -97,7 +102,8 @@ class Store:
         keys = self._chrom_keys(chrom)
         n = len(pos)
         qpos = np.asarray(pos, dtype=np.int64).astype(np.int32)
-        code = pack(ref, alt)
+        ref_text = pa.array(ref, type=pa.string())
+        code = pack(ref_text, pa.array(alt, type=pa.string()))
         longs = np.flatnonzero(code == LONG)
         if len(longs):
             table = self._longs(chrom, keys)
@@ -109,28 +115,19 @@ class Store:
         j_ok = np.minimum(j, max(len(keys.starts_pos) - 1, 0))
         colocated = (j < len(keys.starts_pos)) & (keys.starts_pos[j_ok] == qpos) if len(
             keys.starts_pos) else np.zeros(n, dtype=bool)
-        mismatch = colocated & (keys.starts_base[j_ok] != first_bytes(ref)) if n else colocated
+        mismatch = colocated & (keys.starts_base[j_ok] != first_bytes(ref_text)) if n else \
+            colocated
         found = np.flatnonzero(hit >= 0)
         rows, inverse = np.unique(hit[found], return_inverse=True)
         values, masks, dups = self._values(chrom, keys, rows)
-        kinds = [column_kind(c) for c in self.columns]
-        data: list[np.ndarray] = []
-        missing: list[np.ndarray | None] = []
-        for name, kind, col, mask in zip(self.columns, kinds, values, masks, strict=True):
-            out, out_mask = new_column(kind, n)
-            out[found] = col[inverse]
-            if out_mask is not None and mask is not None:
-                out_mask[found] = mask[inverse]
-            data.append(out)
-            missing.append(out_mask)
-            if name == "filters":
-                passed = np.isin(col, ("PASS", "."))
+        data = [col[inverse] for col in values]
+        missing = [None if mask is None else mask[inverse] for mask in masks]
+        passed = np.isin(values[self.columns.index("filters")], ("PASS", "."))
         status = np.full(n, STATUS_CODE[ABSENT], dtype=np.int8)
-        if len(found):
-            status[found] = np.where(passed[inverse], STATUS_CODE[FOUND],
-                                     STATUS_CODE[FOUND_NON_PASS])
-        return ChromAnswer(status, data, missing, int(dups.sum()), int(colocated.sum()),
-                           int(mismatch.sum()))
+        status[found] = np.where(passed[inverse], STATUS_CODE[FOUND],
+                                 STATUS_CODE[FOUND_NON_PASS])
+        return ChromAnswer(status, found, data, missing, int(dups.sum()),
+                           int(colocated.sum()), int(mismatch.sum()))
 
     def close(self) -> None:
         self._files.clear()
@@ -186,7 +183,7 @@ class Store:
                      np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]),
                      _numpy(starts.column("pos")), _numpy(starts.column("base")))
         self._keys[chrom] = keys
-        while len(self._keys) > 4:  # key columns: 12 bytes a row
+        while len(self._keys) > KEY_CACHE_CHROMOSOMES:
             self._keys.popitem(last=False)
         return keys
 
@@ -267,12 +264,13 @@ def _decode(col: pa.ChunkedArray, kind: str) -> tuple[np.ndarray, np.ndarray | N
             words[:-1] = arr.dictionary.to_numpy(zero_copy_only=False)
             index = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False)
             return words[index], None
-        return arr.to_numpy(zero_copy_only=False).astype(object), None
+        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object), None
     if kind == "int":
-        mask = arr.is_null().to_numpy(zero_copy_only=False)
-        values = pc.fill_null(arr, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        mask = np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        values = np.asarray(pc.fill_null(arr, 0).to_numpy(zero_copy_only=False),
+                            dtype=np.int64)
         return values, mask
-    out: np.ndarray = arr.to_numpy(zero_copy_only=False).astype(np.float64)
+    out: np.ndarray = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
     return out, None
 
 
