@@ -290,12 +290,30 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _arrow_memory_pool() -> None:
+    """Arrow's default allocator here (mimalloc) hands pages back to the system and faults
+    them in again for every batch: 3.7 s of system time annotating 1M variants from a
+    store, against 1.7 s with jemalloc (or the system allocator). A process setting; an
+    explicit ARROW_DEFAULT_MEMORY_POOL wins."""
+    import os
+
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    import pyarrow as pa
+
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a pyarrow built without jemalloc
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                         format="varidex: %(message)s", stream=sys.stderr)
+    _arrow_memory_pool()
     try:
         return int(args.func(args))
     except VaridexError as exc:
