@@ -457,6 +457,20 @@ def test_malformed_record_fails_and_leaves_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad"]
 
 
+def test_damaged_source_file_fails_with_the_file_named(tmp_path: Path) -> None:
+    folder = tmp_path / "broken"
+    shutil.copytree(GENERATED / "r2.1.1-exomes", folder)
+    data = folder / "gnomad.exomes.r2.1.1.sites.22.vcf.bgz"
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2:len(raw) // 2 + 64] = bytes(64)  # zeros in the middle of a block
+    data.write_bytes(bytes(raw))
+    (folder / (data.name + ".tbi")).touch()  # still not older than its data file
+    with pytest.raises(GnomADFileError, match=rf"{data.name}: .*re-download"):
+        build_store(folder, tmp_path / "store", version="r2.1.1", max_workers=1)
+    assert not (tmp_path / "store").exists()
+    assert not list(tmp_path.glob(".store.*"))  # no temporary folder left
+
+
 def test_build_guard_with_a_store(stores: dict[str, Path]) -> None:
     """Queries whose REF disagrees with gnomAD's where records start: stopped as in the VCF
     path, or counted alike with allow_ref_mismatch."""

@@ -1,14 +1,15 @@
 """Build a store from a release's sites VCFs, one chromosome per worker process.
 
 Each worker reads its chromosome's file once, front to back, through varidex's BGZF block
-reader (libdeflate), checksumming the compressed bytes in the same pass (a whole-genome
-file is read per contig through tabix instead). Records are keyed and their values
-converted by the very code the VCF path uses (:func:`~varidex.gnomad.keys.normalize_variant`,
-:func:`~varidex.gnomad.fields.extract`, :func:`~varidex.gnomad.fields.build_columns`), so a
-store answers exactly what the files answer. Rows go out sorted by (position, allele
-code) in Parquet row groups as soon as no later record can precede them, so memory does
-not grow with the chromosome. Everything is written into a temporary folder beside the
-target, which is renamed into place when complete.
+reader (libdeflate), checking every block's CRC32 and checksumming the compressed bytes in
+the same pass (a whole-genome file is read per contig through tabix instead). Records are
+keyed and their values converted by the very code the VCF path uses
+(:func:`~varidex.gnomad.keys.normalize_variant`, :func:`~varidex.gnomad.fields.extract`,
+:func:`~varidex.gnomad.fields.build_columns`), so a store answers exactly what the files
+answer. Rows go out sorted by (position, allele code) in Parquet row groups as soon as no
+later record can precede them, so memory does not grow with the chromosome. Everything is
+written into a temporary folder beside the target, which is renamed into place when
+complete.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import deflate
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -119,13 +121,18 @@ def build_store(gnomad_dir: str | Path, output: str | Path, *, version: str | No
         tasks = [ChromTask(str(files.paths[c]), str(files.indexes[files.paths[c]]),
                            files.contigs[c], c, files.paths[c] in whole, str(tmp), spec,
                            columns, meta.file_meta(c)) for c in chroms]
+        sources = {p: p.stat() for p in dict.fromkeys(files.paths[c] for c in chroms)}
         built, md5s = _run(tasks, sorted(whole), max_workers, show_progress, start_method)
         for c in chroms:
             b = built[c]
             meta.chromosomes[c] = ChromEntry(files.contigs[c], files.paths[c].name,
                                              b.variants, b.records, b.duplicates)
-        for path in dict.fromkeys(files.paths[c] for c in chroms):
-            stat = path.stat()
+        for path, stat in sources.items():
+            now = path.stat()
+            if (now.st_size, now.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+                msg = (f"{path} changed while the store was built from it; nothing was "
+                       "written: build again once the file is complete")
+                raise StoreError(msg)
             digest = md5s.get(str(path)) or built[next(
                 c for c in chroms if files.paths[c] == path)].md5
             assert digest is not None
@@ -299,9 +306,9 @@ def build_chromosome(task: ChromTask,
         if isinstance(exc, BadValue):
             line = f"{task.contig}\t{exc.pos}".encode()
         raise _bad_record(task, line, exc) from exc
-    except OSError as exc:
-        msg = (f"{task.path}: read error ({exc}); the file may be truncated or not "
-               "bgzip-compressed: re-download it")
+    except (OSError, deflate.DeflateError) as exc:
+        msg = (f"{task.path}: read error ({type(exc).__name__}: {exc}); the file may be "
+               "damaged, truncated or not bgzip-compressed: re-download it")
         raise GnomADFileError(msg) from exc
     finally:
         builder.close()
@@ -314,7 +321,8 @@ def _file_lines(path: Path, digest: Any, progress: Callable[[int], object] | Non
     """Every record line of a bgzipped file (header lines skipped)."""
     carry: bytes | bytearray = b""
     reported = 0
-    for offset, block in iter_blocks(path, on_read=digest.update if digest else None):
+    for offset, block in iter_blocks(path, on_read=digest.update if digest else None,
+                                     check_crc=True):
         data = carry + block if carry else block
         lines = data.split(b"\n")
         carry = lines.pop()
