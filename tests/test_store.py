@@ -281,6 +281,23 @@ def test_damaged_stores_are_refused(stores: dict[str, Path], tmp_path: Path) -> 
         open_store(tmp_path / "nowhere")
 
 
+def test_damaged_store_file_is_an_error_not_a_value(stores: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    """Every Parquet page carries a CRC32 that is checked when it is read."""
+    store = _copy(stores["r2.1.1-exomes"], tmp_path)
+    target = store / "22.parquet"
+    raw = bytearray(target.read_bytes())
+    middle = len(raw) // 2
+    raw[middle] ^= 0xFF
+    target.write_bytes(bytes(raw))
+    a = StoreAnnotator.open_store(store)
+    rows = [r for r in _records(GENERATED / "r2.1.1-exomes") if r[0] == "22"]
+    cols = [[c for c, *_ in rows], [p for _, p, *_ in rows], [r for _, _, r, _ in rows],
+            [alts[0] for *_, alts in rows]]
+    with pytest.raises(StoreError, match=r"22.parquet: cannot read .*rebuild it"):
+        a.lookup(*cols)
+
+
 def test_build_refuses_to_overwrite_and_cleans_up(tmp_path: Path, stores: dict[str, Path],
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     out = _copy(stores["r2.1.1-exomes"], tmp_path)

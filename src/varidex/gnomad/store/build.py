@@ -580,7 +580,7 @@ def _writer(task: ChromTask, schema: pa.Schema) -> pq.ParquetWriter:
         use_dictionary=[n for n in schema.names if n != "pos"],
         column_encoding={"pos": "DELTA_BINARY_PACKED"},
         sorting_columns=[pq.SortingColumn(0), pq.SortingColumn(1)],
-        write_statistics=["pos"])
+        write_statistics=["pos"], write_page_checksum=True)
 
 
 def _write_starts(task: ChromTask, positions: array[int], bases: array[int]) -> None:
@@ -589,4 +589,4 @@ def _write_starts(task: ChromTask, positions: array[int], bases: array[int]) -> 
                      metadata={FILE_META_KEY: task.file_meta})
     pq.write_table(table, str(Path(task.folder) / starts_file(task.chrom)),
                    compression="zstd", compression_level=ZSTD_LEVEL, use_dictionary=["base"],
-                   column_encoding={"pos": "DELTA_BINARY_PACKED"})
+                   column_encoding={"pos": "DELTA_BINARY_PACKED"}, write_page_checksum=True)

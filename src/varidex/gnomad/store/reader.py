@@ -148,7 +148,7 @@ class Store:
 
     def _open(self, path: Path, chrom: str, **options: object) -> pq.ParquetFile:
         try:
-            pf = pq.ParquetFile(str(path), **options)
+            pf = pq.ParquetFile(str(path), page_checksum_verification=True, **options)
         except (OSError, pa.ArrowException) as exc:
             msg = (f"{path}: cannot read this store file ({exc}); the store is damaged: "
                    "rebuild it with `varidex store build`")
