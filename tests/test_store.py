@@ -459,6 +459,40 @@ def test_whole_genome_file_of_two_contigs(tmp_path: Path) -> None:
     assert set(b.status[frame["chromosome"] == "2"]) == {"found", "found_non_pass", "absent"}
 
 
+def test_chromosome_without_any_allele(tmp_path: Path) -> None:
+    """Records whose ALTs are all '*': an empty chromosome file, and 'absent' as from the
+    VCF (the file has records), never no_data."""
+    folder = tmp_path / "chrm"
+    folder.mkdir()
+    name = "gnomad.genomes.v3.1.sites.chrM.vcf.gz"
+
+    def edit(text: str) -> str:
+        out = []
+        for line in text.splitlines():
+            cols = line.split("\t")
+            if not line.startswith("#"):
+                cols[4] = "*"
+            out.append("\t".join(cols))
+        return "\n".join(out) + "\n"
+
+    _rewrite(GNOMAD / "v3.1-chrM" / name, folder / name, edit)
+    out = tmp_path / "store"
+    meta = build_store(folder, out, version="v3.1-chrM", dataset="genomes", max_workers=1)
+    assert (meta.chromosomes["MT"].variants, meta.chromosomes["MT"].records) == (0, 3)
+    recs = _records(GNOMAD / "v3.1-chrM")
+    cols = [[c for c, *_ in recs], [p for _, p, *_ in recs], [r for _, _, r, _ in recs],
+            [alts[0] for *_, alts in recs]]
+    vcf = Annotator.open(folder, version="v3.1-chrM", dataset="genomes", max_workers=1)
+    store = StoreAnnotator.open_store(out)
+    try:
+        a, b = vcf.lookup(*cols), store.lookup(*cols)
+    finally:
+        vcf.close()
+        store.close()
+    assert_same(a, b)
+    assert b.status.tolist() == ["absent"] * 3
+
+
 def test_malformed_record_fails_and_leaves_nothing(tmp_path: Path) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()

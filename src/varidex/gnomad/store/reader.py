@@ -111,12 +111,12 @@ class Store:
                            for i in longs.tolist()]
         hit = _match(keys.pos, keys.allele, qpos, code)
         # Build guard: gnomAD's REF base where a record starts at the query's position.
-        j = np.searchsorted(keys.starts_pos, qpos)
-        j_ok = np.minimum(j, max(len(keys.starts_pos) - 1, 0))
-        colocated = (j < len(keys.starts_pos)) & (keys.starts_pos[j_ok] == qpos) if len(
-            keys.starts_pos) else np.zeros(n, dtype=bool)
-        mismatch = colocated & (keys.starts_base[j_ok] != first_bytes(ref_text)) if n else \
-            colocated
+        colocated = mismatch = np.zeros(n, dtype=bool)
+        if n and len(keys.starts_pos):
+            j = np.searchsorted(keys.starts_pos, qpos)
+            j_ok = np.minimum(j, len(keys.starts_pos) - 1)
+            colocated = (j < len(keys.starts_pos)) & (keys.starts_pos[j_ok] == qpos)
+            mismatch = colocated & (keys.starts_base[j_ok] != first_bytes(ref_text))
         found = np.flatnonzero(hit >= 0)
         rows, inverse = np.unique(hit[found], return_inverse=True)
         values, masks, dups = self._values(chrom, keys, rows)
