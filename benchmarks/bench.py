@@ -5,8 +5,13 @@ Generates (once, cached outside the repo) r2.1.1-like exome files for chromosome
 ../shared/tools/make_gnomad_like.py and query sets with ../shared/tools/make_queries.py, then
 times each tool several times per query size and writes benchmarks/RESULTS.md.
 
-    python benchmarks/bench.py            # 1k, 10k, 100k, 1M queries
+    python benchmarks/bench.py            # 1k, 10k, 100k, 1M queries (and 10M: store only)
     python benchmarks/bench.py --quick    # 1k and 10k only
+    python benchmarks/bench.py --sizes 1000000,10000000 --tools varidex-store --out x.md
+
+The store (`varidex-store`): `varidex store build` converts the four files once (its time
+and size against the source VCFs are reported), then `varidex annotate --store` is timed on
+every query set, 10M included; its output must equal the VCF path's byte for byte.
 
 Peers: `bcftools annotate -c INFO/AF` (on the four files concatenated once; that preparation
 is timed apart), `vcfanno -p 2` (one [[annotation]] per chromosome file) and the scan limit
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import filecmp
 import gzip
 import os
 import platform
@@ -33,8 +39,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_TOOLS = REPO.parent / "shared" / "tools"
 CHROMS = ("19", "20", "21", "22")
 ROWS = (1270000, 470000, 200000, 420000)
-SIZES = (1000, 10000, 100000, 1000000)
+SIZES = (1000, 10000, 100000, 1000000, 10000000)
 QUICK_SIZES = (1000, 10000)
+#: Above this many queries only the store is timed (the others take minutes to hours).
+SLOW_MAX = 1000000
 
 
 @dataclass
@@ -175,9 +183,39 @@ def compare(name: str, ours: tuple[dict[tuple[str, str], float], set[tuple[str, 
             "records with AN=0 and AF=. (varidex leaves AF missing there)")
 
 
+def prepare_store(cache: Path, gdir: Path, varidex: str) -> tuple[Path, str]:
+    """Build the store once (again when a source file changed); say what it cost."""
+    store = cache / "gnomad.exomes.r2.1.1.store"
+    meta = store / "store.json"
+    files = [gdir / f"gnomad.exomes.r2.1.1.sites.{c}.vcf.bgz" for c in CHROMS]
+    source = sum(f.stat().st_size for f in files)
+    if meta.exists():
+        import json
+
+        data = json.loads(meta.read_text())
+        recorded = {s["name"]: (s["size"], s["mtime_ns"]) for s in data["sources"]}
+        if recorded == {f.name: (f.stat().st_size, f.stat().st_mtime_ns) for f in files}:
+            size = sum(p.stat().st_size for p in store.iterdir())
+            return store, (f"varidex store (`varidex store build --workers 2`, once): "
+                           f"{data['build_seconds']:.1f} s (built by an earlier run); "
+                           f"{size / 2**20:,.1f} MiB, {size / source:.1%} of the "
+                           f"{source / 2**20:,.1f} MiB of source VCFs")
+    log("varidex store build: converting the four chromosome files once")
+    wall, rss = run_timed([varidex, "store", "build", "--gnomad-dir", str(gdir), "--version",
+                           "r2.1.1", "-o", str(store), "--force", "-q", "--workers", "2"])
+    size = sum(p.stat().st_size for p in store.iterdir())
+    return store, (f"varidex store (`varidex store build --workers 2`, once): {wall:.1f} s, "
+                   f"peak RSS {rss / 1024:,.0f} MB; {size / 2**20:,.1f} MiB, "
+                   f"{size / source:.1%} of the {source / 2**20:,.1f} MiB of source VCFs")
+
+
 def agreement(work: Path, sizes: list[int]) -> list[str]:
     checks = []
     for n in sizes:
+        store_out = work / f"varidex-store.{n}.tsv"
+        if store_out.exists() and (work / f"varidex1.{n}.tsv").exists():
+            same = filecmp.cmp(store_out, work / f"varidex1.{n}.tsv", shallow=False)
+            checks.append(f"{n}: varidex --store output identical to the VCF path's: {same}")
         ours_path = work / f"varidex1.{n}.tsv"
         if not ours_path.exists():
             continue
@@ -203,7 +241,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cache", default=os.environ.get(
         "VARIDEX_BENCH_CACHE", str(Path.home() / ".cache" / "varidex-bench")))
-    ap.add_argument("--tools", default="varidex1,varidex2,bcftools,vcfanno,scan")
+    ap.add_argument("--tools", default="varidex1,varidex2,varidex-store,bcftools,vcfanno,scan")
+    ap.add_argument("--slow-max", type=int, default=SLOW_MAX,
+                    help="largest query set for tools other than varidex-store")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "RESULTS.md"))
     ap.add_argument("--recheck", action="store_true",
                     help="only redo the agreement section of --out from the cached outputs")
@@ -233,26 +273,34 @@ def main() -> None:
         merged, prep = prepare_bcftools(cache, gdir)
         notes.append("bcftools preparation (concat + tabix, once): " + (
             "cached from an earlier run" if cached else f"{prep:.1f} s"))
+    if "varidex-store" in tools:
+        store, note = prepare_store(cache, gdir, varidex)
+        notes.append(note)
     conf = vcfanno_config(cache, gdir)
     files = " ".join(str(gdir / f"gnomad.exomes.r2.1.1.sites.{c}.vcf.bgz") for c in CHROMS)
     timings: list[Timing] = []
     for n in sizes:
         q = qdir / f"q.{n}.vcf.gz"
         commands: dict[str, tuple[list[str] | str, Path | None]] = {}
+        if "varidex-store" in tools:
+            commands["varidex --store"] = (
+                [varidex, "annotate", str(q), "--store", str(store), "--version", "r2.1.1",
+                 "-o", str(work / f"varidex-store.{n}.tsv"), "-q"], None)
+        slow = n <= a.slow_max
         for w in (1, 2):
-            if f"varidex{w}" in tools:
+            if f"varidex{w}" in tools and slow:
                 commands[f"varidex {w} worker{'s' if w > 1 else ''}"] = (
                     [varidex, "annotate", str(q), "--gnomad-dir", str(gdir), "--version",
                      "r2.1.1", "-o", str(work / f"varidex{w}.{n}.tsv"), "--workers", str(w),
                      "-q"], None)
-        if "bcftools" in tools and have["bcftools"]:
+        if "bcftools" in tools and have["bcftools"] and slow:
             commands["bcftools annotate"] = (
                 ["bcftools", "annotate", "-a", str(merged), "-c", "INFO/AF", "-Oz", "-o",
                  str(work / f"bcftools.{n}.vcf.gz"), str(q)], None)
-        if "vcfanno" in tools and have["vcfanno"]:
+        if "vcfanno" in tools and have["vcfanno"] and slow:
             commands["vcfanno -p 2"] = (["vcfanno", "-p", "2", str(conf), str(q)],
                                         work / f"vcfanno.{n}.vcf")
-        if "scan" in tools and have["bgzip"]:
+        if "scan" in tools and have["bgzip"] and slow:
             # One bgzip per file: `bgzip -dc A B` decompresses A only (htslib 1.16).
             commands["scan limit (bgzip -dc | wc -l)"] = (
                 f"for f in {files}; do bgzip -dc \"$f\"; done | wc -l", None)

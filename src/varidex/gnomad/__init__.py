@@ -1,4 +1,5 @@
-"""The varidex gnomAD engine: releases as data, a chunked tabix sweep, results by row."""
+"""The varidex gnomAD engine: releases as data, a chunked tabix sweep, results by row, and
+a prebuilt columnar store."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from .errors import (
     MissingIndexError,
     ReleaseSchemaError,
     RemoteFileError,
+    StoreError,
     VaridexError,
     WorkerError,
 )
 from .keys import VariantKey, normalize_variant, trim_alleles
 from .releases import RELEASES, GnomADRelease, detect_release, get_release
+from .store import StoreAnnotator, build_store, open_store
 
 __all__ = [
     "RELEASES",
@@ -36,15 +39,19 @@ __all__ = [
     "ReleaseFiles",
     "ReleaseSchemaError",
     "RemoteFileError",
+    "StoreAnnotator",
+    "StoreError",
     "VariantKey",
     "VaridexError",
     "WorkerError",
     "build_index",
+    "build_store",
     "detect_release",
     "discover",
     "get_release",
     "normalize_chrom",
     "normalize_variant",
+    "open_store",
     "result_frame",
     "trim_alleles",
 ]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ from .engine import (
 from .errors import BuildMismatchError
 from .fields import FieldSpec, column_kind, new_column
 from .keys import NO_DATA, STATUSES
-from .normalize import Batch, normalize_batch
+from .normalize import Batch, Column, normalize_batch
 from .parallel import Executor, ProcessExecutor, SerialExecutor, resolve_workers
 from .reference import Reference
 
@@ -127,6 +127,9 @@ class Annotator:
     totals: Counter[str] = field(default_factory=Counter)
     _pool: ProcessExecutor | None = None
     _dask: DaskExecutor | None = None
+    #: :meth:`plan` and :meth:`run` split :meth:`lookup` (a subclass that looks up in
+    #: another way sets this False, and pipelines call its :meth:`lookup`)
+    plans_apart: ClassVar[bool] = True
 
     @classmethod
     def open(cls, gnomad_dir: str | Path, *, version: str | None = "r2.1.1",
@@ -183,9 +186,8 @@ class Annotator:
             self.reference = None
         SerialExecutor().close()
 
-    def lookup(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
-               alt: Sequence[object], *, show_progress: bool = False,
-               no_data_chroms: frozenset[str] = frozenset(),
+    def lookup(self, chrom: Column, pos: Column, ref: Column, alt: Column, *,
+               show_progress: bool = False, no_data_chroms: frozenset[str] = frozenset(),
                progress: Any = None) -> LookupResult:
         """Look up parallel sequences of variants (1-based positions).
 
@@ -196,8 +198,8 @@ class Annotator:
         planned = self.plan(chrom, pos, ref, alt, no_data_chroms=no_data_chroms)
         return self.run(planned, show_progress=show_progress, progress=progress)
 
-    def plan(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
-             alt: Sequence[object], *,
+    def plan(self, chrom: Column, pos: Column, ref: Column,
+             alt: Column, *,
              no_data_chroms: frozenset[str] = frozenset()) -> Planned:
         """The first half of :meth:`lookup`: normalize the variants and cut them into chunk
         tasks. Reads no gnomAD record, so it can run (in a thread) while :meth:`run` works
@@ -262,14 +264,25 @@ class Annotator:
                    "over, or pass --allow-ref-mismatch / allow_ref_mismatch=True to go on")
             raise BuildMismatchError(msg)
 
-    def _plan(self, chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
-              alt: Sequence[object], status: np.ndarray, spec: FieldSpec,
+    def _plan(self, chrom: Column, pos: Column, ref: Column, alt: Column,
+              status: np.ndarray, spec: FieldSpec,
               no_data_chroms: frozenset[str]) -> list[ChunkTask]:
+        batch, groups = self._prepare(chrom, pos, ref, alt, status, no_data_chroms)
+        tasks: list[ChunkTask] = []
+        for canon, rows in groups:
+            tasks.extend(self._chunk_tasks(canon, rows, batch, spec))
+        return tasks
+
+    def _prepare(self, chrom: Column, pos: Column, ref: Column, alt: Column,
+                 status: np.ndarray, no_data_chroms: frozenset[str]
+                 ) -> tuple[Batch, list[tuple[str, np.ndarray]]]:
+        """Normalize the queries, set skip and ``no_data`` statuses, left-align indels
+        (with a reference); return the batch and the rows to look up per chromosome."""
         build = self.files.release.build
         batch = normalize_batch(chrom, pos, ref, alt, lambda c: self._chrom(c, build))
         status[:] = batch.status
         looked_up = batch.status == None  # noqa: E711 - elementwise on an object array
-        tasks: list[ChunkTask] = []
+        groups: list[tuple[str, np.ndarray]] = []
         for canon in sorted(pd.unique(batch.chrom[looked_up]), key=contig_rank):
             rows = np.flatnonzero(looked_up & (batch.chrom == canon))
             if canon not in self.files.paths or canon in no_data_chroms:
@@ -280,8 +293,8 @@ class Annotator:
                     if len(batch.ref[i]) != len(batch.alt[i]):
                         batch.pos[i], batch.ref[i], batch.alt[i] = self._left_align(
                             canon, int(batch.pos[i]), batch.ref[i], batch.alt[i])
-            tasks.extend(self._chunk_tasks(canon, rows, batch, spec))
-        return tasks
+            groups.append((canon, rows))
+        return batch, groups
 
     def _chrom(self, name: object, build: str) -> str:
         """Canonical chromosome; a RefSeq accession of another build maps to nothing."""

@@ -16,7 +16,7 @@ import logging
 import os
 import struct
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -175,13 +175,19 @@ def index_path(data: Path) -> Path:
     return data.with_name(data.name + INDEX_SUFFIX)
 
 
-def iter_blocks(data: Path) -> Iterator[tuple[int, bytes | bytearray]]:
-    """Every block of a BGZF file, inflated, with its compressed offset."""
+def iter_blocks(data: Path, *, on_read: Callable[[bytes], object] | None = None,
+                check_crc: bool = False) -> Iterator[tuple[int, bytes | bytearray]]:
+    """Every block of a BGZF file, inflated, with its compressed offset. ``on_read`` sees
+    every compressed byte once, in order (to checksum the file in the same pass);
+    ``check_crc`` compares each block with its CRC32 (damaged deflate data can inflate
+    without an error)."""
     offset = 0
     pending = b""
     with data.open("rb") as handle:
         while True:
             chunk = handle.read(_BLOCK_READ)
+            if on_read is not None:
+                on_read(chunk)
             buf = pending + chunk if pending else chunk
             pos = 0
             while pos + 18 <= len(buf):
@@ -191,7 +197,13 @@ def iter_blocks(data: Path) -> Iterator[tuple[int, bytes | bytearray]]:
                     break
                 isize = int.from_bytes(buf[end - 4:end], "little")
                 if isize:
-                    yield offset + pos, deflate.deflate_decompress(buf[pos + 18:end - 8], isize)
+                    block = deflate.deflate_decompress(buf[pos + 18:end - 8], isize)
+                    if check_crc and deflate.crc32(block) != int.from_bytes(
+                            buf[end - 8:end - 4], "little"):
+                        msg = (f"{data}: the BGZF block at byte {offset + pos} fails its "
+                               "CRC32 check: the file is damaged; re-download it")
+                        raise GnomADFileError(msg)
+                    yield offset + pos, block
                 pos = end
             pending = buf[pos:]
             offset += pos

@@ -16,6 +16,7 @@ record, ``chrom:pos``) and how to fix it::
         ├── GnomADFileError       a gnomAD file that cannot be opened or read
         │   └── RemoteFileError   a remote file: not found, refused, dropped or timed out
         ├── BuildMismatchError    input REF alleles disagree with gnomAD's: another build?
+        ├── StoreError            a prebuilt store that cannot be built, opened or used
         └── WorkerError           a worker process died or raised while annotating
 """
 
@@ -99,6 +100,10 @@ class RemoteFileError(GnomADFileError):
 
 class BuildMismatchError(GnomADError):
     """The input looks like another genome build than the gnomAD release."""
+
+
+class StoreError(GnomADError):
+    """A prebuilt store (``varidex store build``) that cannot be built, opened or used."""
 
 
 class WorkerError(GnomADError):

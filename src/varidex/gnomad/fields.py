@@ -122,6 +122,40 @@ def _kind(name: str) -> str:
     return "float"
 
 
+_ORDER: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+
+def pick_info(info: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """The raw text of ``keys`` in an INFO column, found in place.
+
+    A real gnomAD INFO holds hundreds of fields, written in the same order on every row of
+    a file; the wanted keys are searched in that order (learnt from the first row), each
+    search starting where the previous one matched, so a row is scanned about once. A key
+    out of that order is still found by a search from the start.
+
+    >>> pick_info("AC=2;AN=10;AF_nfe=0.5;AF=0.2;lcr", ("AF", "AN", "AF_afr", "lcr"))
+    {'AN': '10', 'AF': '0.2'}
+    """
+    text = ";" + info + ";"
+    order = _ORDER.get(keys)
+    if order is None:
+        found = sorted((text.find(f";{k}="), k) for k in keys)
+        order = _ORDER[keys] = tuple((k, f";{k}=") for _, k in found)
+    out: dict[str, str] = {}
+    start = 0
+    for key, needle in order:
+        i = text.find(needle, start)
+        if i < 0:
+            i = text.find(needle)
+            if i < 0:
+                continue
+        else:
+            start = i
+        i += len(needle)
+        out[key] = text[i:text.find(";", i)]
+    return out
+
+
 class BadValue(ValueError):
     """A value in a gnomAD record that is not what its field declares."""
 
@@ -146,6 +180,66 @@ class RawHits:
     texts: np.ndarray     # object, shape (records, text keys)
     fallbacks: list[tuple[int, int, str]]
     filters: np.ndarray   # object
+
+
+def extract(info: str, keys: tuple[str, ...]) -> tuple[str | None, ...]:
+    """The raw text of ``keys`` in an INFO column, None where absent (see
+    :func:`pick_info`).
+
+    >>> extract("AC=2;AN=10;AF=0.2", ("AF", "AC", "nhomalt"))
+    ('0.2', '2', None)
+    """
+    found = pick_info(info, keys)
+    return tuple(found.get(k) for k in keys)
+
+def raw_hits(spec: FieldSpec, chrom: np.ndarray, pos: np.ndarray,
+             raws: list[tuple[str | None, ...]], alt_index: list[int], n_alts: list[int],
+             filters: list[str]) -> RawHits:
+    """:class:`RawHits` from INFO text read in Python (:func:`extract`, one tuple of
+    :attr:`FieldSpec.wanted` values per record), for readers that take every record (the
+    store build) rather than the scanner's matches: per-ALT values of multi-allelic records
+    picked as the scanner picks them, and numbers read as Python's ``float()`` reads them
+    (numpy's object-to-float conversion calls it), so :func:`build_columns` gives both
+    paths the same values and the same errors."""
+    n = len(raws)
+    keys = spec.wanted
+    cols: list[list[str | None]] = [list(c) for c in zip(*raws, strict=True)] if n else [
+        [] for _ in keys]
+    multi = [i for i in range(n) if n_alts[i] > 1]
+    per_allele = spec.scan_per_allele
+    for j in range(len(keys)):
+        if multi and per_allele[j]:  # r2.0.1: Number=A values, one per ALT
+            split = cols[j]
+            for i in multi:
+                text = split[i]
+                if text is not None:
+                    parts = text.split(",")
+                    split[i] = parts[alt_index[i]] if alt_index[i] < len(parts) else None
+    kinds = spec.scan_kinds.decode()
+    slots = spec.scan_slots
+    numbers = np.full((n, kinds.count("n")), np.nan)
+    texts = np.full((n, kinds.count("t")), None, dtype=object)
+    fallbacks: list[tuple[int, int, str]] = []
+    for j, kind in enumerate(kinds):
+        col = cols[j]
+        if kind == "t":
+            texts[:, slots[j]] = col
+            continue
+        present = [i for i, v in enumerate(col) if v is not None and v not in _MISSING]
+        if not present:
+            continue
+        given = [str(col[i]) for i in present]
+        try:
+            values = np.array(given, dtype=object).astype(np.float64)
+        except ValueError:
+            fallbacks.extend((i, slots[j], t) for i, t in zip(present, given, strict=True))
+            continue
+        odd = np.isnan(values) | np.fromiter(("_" in t for t in given), dtype=np.bool_,
+                                              count=len(given))
+        numbers[present, slots[j]] = values
+        for k in np.flatnonzero(odd):  # judged, and reported, as the scanner's fallbacks
+            fallbacks.append((present[k], slots[j], given[k]))
+    return RawHits(chrom, pos, numbers, texts, fallbacks, np.array(filters, dtype=object))
 
 
 def build_columns(spec: FieldSpec, hits: RawHits) -> list[np.ndarray]:

@@ -49,3 +49,10 @@ def variant_columns(df: pd.DataFrame, *, where: str = "DataFrame") -> tuple[
     """The chromosome, position, ref and alt columns of ``df`` as lists, in row order."""
     names = find_columns(list(df.columns), where=where)
     return tuple(df[names[c]].tolist() for c in CANONICAL_COLUMNS)  # type: ignore[return-value]
+
+
+def variant_series(df: pd.DataFrame, *, where: str = "DataFrame") -> tuple[
+        pd.Series, pd.Series, pd.Series, pd.Series]:
+    """The same columns as Series (no Python objects made for text held by Arrow)."""
+    names = find_columns(list(df.columns), where=where)
+    return tuple(df[names[c]] for c in CANONICAL_COLUMNS)  # type: ignore[return-value]

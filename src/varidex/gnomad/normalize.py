@@ -30,19 +30,21 @@ class Batch:
     status: np.ndarray  # object: a skip status, or None
 
 
-def normalize_batch(chrom: Sequence[object], pos: Sequence[object], ref: Sequence[object],
-                    alt: Sequence[object], canonical: Callable[[object], str]) -> Batch:
+#: A column of variants: a sequence, a numpy array, or a pandas Series (a Series of text is
+#: read without converting it to Python objects first).
+Column = Sequence[object] | np.ndarray | pd.Series
+
+
+def normalize_batch(chrom: Column, pos: Column, ref: Column, alt: Column,
+                    canonical: Callable[[object], str]) -> Batch:
     """Normalize parallel sequences of variants; ``canonical`` maps a chromosome name."""
     n = len(chrom)
-    names = pd.Series(list(chrom), dtype=object)
-    mapping = {u: canonical(u) for u in pd.unique(names)}
-    canon = names.map(mapping).to_numpy(dtype=object).copy()
+    codes, names = pd.factorize(_series(chrom), use_na_sentinel=False)
+    canon = np.array([canonical(u) for u in names], dtype=object)[codes]
     positions = _positions(pos)
-    r_raw = pd.Series(list(ref), dtype=object)
-    a_raw = pd.Series(list(alt), dtype=object)
-    missing = (r_raw.isna() | a_raw.isna()).to_numpy().copy()
-    r = r_raw.astype(str).str.strip().str.upper()
-    a = a_raw.astype(str).str.strip().str.upper()
+    r_missing, r = _text(ref)
+    a_missing, a = _text(alt)
+    missing = r_missing | a_missing
     missing |= (r.isin(_MISSING_TEXT) | a.isin(_MISSING_TEXT)).to_numpy()
     star = (a == "*").to_numpy()
     alen = a.str.len()
@@ -65,7 +67,26 @@ def normalize_batch(chrom: Sequence[object], pos: Sequence[object], ref: Sequenc
     return Batch(canon, positions, refs, alts, status)
 
 
-def _positions(pos: Sequence[object]) -> np.ndarray:
+def _series(values: Column) -> pd.Series:
+    if isinstance(values, pd.Series):
+        out: pd.Series = values.reset_index(drop=True)
+        return out
+    made: pd.Series = pd.Series(list(values), dtype=object)
+    return made
+
+
+def _text(values: Column) -> tuple[np.ndarray, pd.Series]:
+    """The missing mask and the stripped, upper-cased text of an allele column."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        text = values.reset_index(drop=True)
+        missing = text.isna().to_numpy(dtype=bool)
+        return missing, text.fillna("").str.strip().str.upper()
+    raw = pd.Series(list(values), dtype=object)
+    missing = raw.isna().to_numpy().copy()
+    return missing, raw.astype(str).str.strip().str.upper()
+
+
+def _positions(pos: Column) -> np.ndarray:
     series = pd.Series(pos)
     if series.dtype.kind in "iu":
         values = series.to_numpy(dtype=np.int64).copy()

@@ -26,7 +26,7 @@ from .formats.base import InputBatch
 from .formats.consumer import GENOTYPE_FORMATS, iter_genotypes
 from .formats.vcf_source import VcfSource
 from .formats.vcf_writer import VcfWriter
-from .frames import variant_columns
+from .frames import variant_columns, variant_series
 from .genotypes import PAIRS, annotate_genotypes, check_build
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
 from .problems import RecordProblems
@@ -131,7 +131,7 @@ def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
 def lookup_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *, show_progress: bool,
                  where: str = "input", progress: Any = None) -> LookupResult:
     """Look up the variants of ``frame`` (see :func:`annotate_frame`)."""
-    chrom, pos, ref, alt = variant_columns(frame, where=where)
+    chrom, pos, ref, alt = variant_series(frame, where=where)
     no_data = check_contigs(annotator, frame.attrs.get("contig_lengths", {}), where)
     with _named(where):
         return annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress,
@@ -154,11 +154,11 @@ def _planned(annotator: AnyAnnotator, batches: Iterator[InputBatch],
     """Each batch, with its variants normalized and cut into chunk tasks when the annotator
     can do that apart from the lookup (a single dataset's)."""
     for batch in batches:
-        if not isinstance(annotator, Annotator):
+        if not isinstance(annotator, Annotator) or not annotator.plans_apart:
             yield batch, None
             continue
         frame = batch.frame
-        chrom, pos, ref, alt = variant_columns(frame, where=where)
+        chrom, pos, ref, alt = variant_series(frame, where=where)
         no_data = check_contigs(annotator, frame.attrs.get("contig_lengths", {}), where)
         with _named(where):
             yield batch, annotator.plan(chrom, pos, ref, alt, no_data_chroms=no_data)

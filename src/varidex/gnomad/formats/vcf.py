@@ -13,6 +13,8 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pcsv
 
 from ..errors import InputFormatError
 from ..keys import MAX_POSITION
@@ -41,7 +43,7 @@ def iter_vcf(path: str, *, batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
     ``vcf_record`` (1-based record number) and ``alt_index`` (0-based) so results can be
     joined back to the records. Each batch carries the header's contig lengths in
     ``frame.attrs["contig_lengths"]``. The header is read line by line; records go through
-    pandas' C parser."""
+    Arrow's CSV reader (pandas' C parser for standard input)."""
     handle = _open_text(path)
     header_lines = 0
     contig_lengths: dict[str, int] = {}
@@ -62,10 +64,16 @@ def iter_vcf(path: str, *, batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
             msg = ("empty file, or not a VCF (no #CHROM header line)" if header_lines == 0
                    else "no #CHROM header line; is this a VCF?")
             raise InputFormatError(msg, path=path)
-        source: Any = handle if path == "-" else path
-        if path != "-":
-            handle.close()
-        yield from _records(source, path, header_lines, batch_rows, contig_lengths)
+        if path == "-":
+            yield from _records(handle, path, header_lines, batch_rows, contig_lengths)
+            return
+        first = next((ln for ln in handle if ln.strip("\r\n")), "")
+        handle.close()
+        if not first:  # a header and no records
+            yield _frame([], 0, contig_lengths)
+            return
+        columns = first.rstrip("\r\n").count("\t") + 1
+        yield from _arrow_records(path, header_lines, columns, batch_rows, contig_lengths)
     except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, zlib.error) as exc:
         msg = f"cannot read ({exc}); is the file complete?"
         raise InputFormatError(msg, path=path) from exc
@@ -105,6 +113,94 @@ def _records(source: Any, path: str, header_lines: int, batch_rows: int,
         yield _frame([], 0, contig_lengths)
 
 
+def _arrow_records(path: str, header_lines: int, columns: int, batch_rows: int,
+                   contig_lengths: dict[str, int]) -> Iterator[pd.DataFrame]:
+    """The records of a VCF file through Arrow's multi-threaded CSV reader, in batches of
+    ``batch_rows``. Every record must have the first record's number of columns; bytes
+    that are not UTF-8 are replaced, as in the header."""
+    if columns < 5:
+        msg = (f"a VCF record needs at least 5 tab-separated columns (CHROM POS ID REF ALT), "
+               f"found {columns}")
+        raise InputFormatError(msg, path=path, line=header_lines + 1)
+    wanted = [f"f{i}" for i in range(min(columns, len(VCF_COLUMNS)))]
+    odd: list[int] = []
+
+    def on_invalid_row(row: Any) -> str:
+        odd.append(row.actual_columns)
+        return "skip"  # reported below, with its line number, before any of it is used
+
+    stream = pa.input_stream(path, compression="gzip" if _is_gzip(path) else None)
+    try:
+        reader = pcsv.open_csv(
+            stream,
+            read_options=pcsv.ReadOptions(skip_rows=header_lines, block_size=8 << 20,
+                                          autogenerate_column_names=True),
+            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False,
+                                            double_quote=False, escape_char=False,
+                                            invalid_row_handler=on_invalid_row),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=wanted, column_types=dict.fromkeys(wanted, pa.binary()),
+                null_values=[], strings_can_be_null=False))
+        before = 0
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        for batch in reader:
+            if odd:
+                raise _column_count_error(path, header_lines, columns)
+            pending.append(batch)
+            held += batch.num_rows
+            while held >= batch_rows:
+                table = pa.Table.from_batches(pending)
+                part, rest = table.slice(0, batch_rows), table.slice(batch_rows)
+                pending, held = rest.to_batches(), rest.num_rows
+                yield _arrow_frame(part, path, header_lines + before, before, contig_lengths)
+                before += batch_rows
+        if odd:
+            raise _column_count_error(path, header_lines, columns)
+        if held:
+            yield _arrow_frame(pa.Table.from_batches(pending), path, header_lines + before,
+                               before, contig_lengths)
+        elif before == 0:
+            yield _frame([], 0, contig_lengths)
+    except pa.ArrowException as exc:
+        msg = f"cannot read as a VCF ({exc}); is the file complete and tab-separated?"
+        raise InputFormatError(msg, path=path) from exc
+    finally:
+        stream.close()
+
+
+def _arrow_frame(table: pa.Table, path: str, lines_before: int, before: int,
+                 contig_lengths: dict[str, int]) -> pd.DataFrame:
+    data: dict[str, Any] = {}
+    for name, column in zip(VCF_COLUMNS, table.columns, strict=False):
+        try:
+            text = column.cast(pa.string())
+        except pa.ArrowInvalid:  # not UTF-8: replace the bad bytes, as pandas would
+            text = pa.array([v.decode("utf-8", "replace") for v in column.to_pylist()],
+                            pa.string())
+        data[name] = text
+    for name in VCF_COLUMNS[len(data):]:
+        data[name] = pa.array([""] * table.num_rows, pa.string())
+    part = pa.table(data).to_pandas()
+    _check_records(part, path, lines_before)
+    return _frame(part, before, contig_lengths)
+
+
+def _column_count_error(path: str, header_lines: int, columns: int) -> InputFormatError:
+    """Name the first record whose number of columns differs from the first record's."""
+    with _open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            if number <= header_lines or not line.strip("\r\n"):
+                continue
+            found = line.rstrip("\r\n").count("\t") + 1
+            if found != columns:
+                msg = (f"{found} tab-separated columns where the first record has {columns}; "
+                       "every record needs the same columns")
+                return InputFormatError(msg, path=path, line=number)
+    msg = f"records with another number of columns than the first record's ({columns})"
+    return InputFormatError(msg, path=path)
+
+
 def _check_records(chunk: pd.DataFrame, path: str, lines_before: int) -> None:
     for col in ("chromosome", "position", "id", "ref_allele", "alt_allele", "qual", "filter"):
         chunk[col] = chunk[col].str.rstrip("\r")
@@ -134,25 +230,32 @@ def _frame(rows: list[list[str]] | pd.DataFrame, before: int,
         rows, columns=list(VCF_COLUMNS), dtype=object)
     frame = frame.reset_index(drop=True)
     frame["vcf_record"] = range(before + 1, before + len(frame) + 1)
-    # One row per ALT: only the records holding a comma are split (few, in most files).
-    alts = frame["alt_allele"].to_numpy(dtype=object)
-    multi = np.flatnonzero(frame["alt_allele"].str.contains(",", regex=False).to_numpy(
-        dtype=bool))
-    counts = np.ones(len(frame), dtype=np.int64)
-    if len(multi):
-        parts = [a.split(",") for a in alts[multi]]
-        counts[multi] = [len(p) for p in parts]
-        frame = frame.iloc[np.repeat(np.arange(len(frame)), counts)].reset_index(drop=True)
-        starts = np.cumsum(counts) - counts
-        expanded = np.repeat(alts, counts)
-        for start, values in zip(starts[multi].tolist(), parts, strict=True):
-            expanded[start:start + len(values)] = values
-        alts = expanded
-    frame["alt_allele"] = alts
-    frame["alt_index"] = np.arange(len(frame)) - np.repeat(np.cumsum(counts) - counts, counts)
+    frame = _split_alts(frame)
     frame["position"] = frame["position"].astype("int64")
     frame.attrs["contig_lengths"] = contig_lengths
     out: pd.DataFrame = frame
+    return out
+
+
+def _split_alts(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per ALT allele (``A,G`` gives two rows), with ``alt_index`` (0-based).
+    Column-wise: only the records with several ALTs are split one by one."""
+    alt = frame["alt_allele"]
+    n = len(frame)
+    counts = alt.str.count(",").fillna(0).to_numpy(dtype=np.int64) + 1 if n else np.zeros(
+        0, dtype=np.int64)
+    if (counts == 1).all():
+        frame["alt_index"] = np.zeros(n, dtype=np.int64)
+        return frame
+    source = np.repeat(np.arange(n), counts)
+    first = np.cumsum(counts) - counts  # output row of each record's first ALT
+    values = alt.to_numpy(dtype=object)
+    alts = values[source]
+    for i in np.flatnonzero(counts > 1).tolist():
+        alts[first[i]:first[i] + counts[i]] = values[i].split(",")
+    out: pd.DataFrame = frame.iloc[source].reset_index(drop=True)
+    out["alt_allele"] = pd.Series(alts, dtype=alt.dtype)
+    out["alt_index"] = np.arange(len(source)) - first[source]
     return out
 
 

@@ -9,6 +9,10 @@ Usage::
         freq = loader.lookup_variant("1", 55505647, "G", "T")   # GnomADFrequency or None
         annotated = loader.annotate_dataframe(df)                # adds gnomad_* columns
 
+    # the same answers from a store built once with `varidex store build`
+    with GnomADLoader(store="gnomad.r2.1.1.store", version="r2.1.1") as loader:
+        annotated = loader.annotate_dataframe(df)
+
 Positions are 1-based (VCF). AF values are fractions. ``None`` from :meth:`lookup_variant`
 means "not found"; the ``gnomad_status`` column of :meth:`annotate_dataframe` says why
 (``absent`` from a searched file, or ``no_data`` where the release has no file).
@@ -26,10 +30,12 @@ from typing import Any
 import pandas as pd
 
 from varidex.gnomad.annotate import LookupResult, result_frame
-from varidex.gnomad.combine import open_annotator
+from varidex.gnomad.combine import AnyAnnotator, open_annotator
+from varidex.gnomad.errors import ConfigError
 from varidex.gnomad.frames import variant_columns
 from varidex.gnomad.keys import FOUND, FOUND_NON_PASS
 from varidex.gnomad.remote import is_remote
+from varidex.gnomad.store import StoreAnnotator
 
 
 @dataclass
@@ -74,7 +80,8 @@ _DIRECT = {"af", "ac", "an", "nhomalt", "af_afr", "af_amr", "af_asj", "af_eas", 
 
 
 class GnomADLoader:
-    """Look variants up in a folder of gnomAD sites VCFs (one per chromosome, or one file).
+    """Look variants up in a folder of gnomAD sites VCFs (one per chromosome, or one file),
+    or in a store built from them (``store=``, see ``varidex store build``).
 
     ``max_workers=None`` uses every CPU, ``1`` runs in this process; batches under 100
     variants always run in this process. ``auto_index=True`` writes a missing ``.tbi``
@@ -82,16 +89,32 @@ class GnomADLoader:
     ``gnomad_dir`` may also be an https://, s3:// or gs:// prefix, and
     ``scheduler="tcp://host:8786"`` (or a ``dask.distributed.Client``) runs the lookups on
     a Dask cluster (``pip install 'varidex[dask]'``).
+    A store (``store=``, see ``varidex store build``) of another release or dataset than
+    ``version``/``dataset`` is refused (``version=None`` accepts the store's release).
     """
 
-    def __init__(self, gnomad_dir: str | Path, dataset: str = "exomes",
+    def __init__(self, gnomad_dir: str | Path | None = None, dataset: str = "exomes",
                  version: str | None = "r2.1.1", auto_index: bool = True,
-                 max_workers: int | None = None, **options: Any) -> None:
-        self.gnomad_dir: str | Path = gnomad_dir if is_remote(gnomad_dir) else Path(gnomad_dir)
+                 max_workers: int | None = None, *, store: str | Path | None = None,
+                 **options: Any) -> None:
+        if (gnomad_dir is None) == (store is None):
+            msg = ("give exactly one of gnomad_dir (a folder of gnomAD VCFs) and store (a "
+                   "varidex store)")
+            raise ConfigError(msg)
+        self.gnomad_dir: str | Path | None = (
+            None if gnomad_dir is None else gnomad_dir if is_remote(gnomad_dir)
+            else Path(gnomad_dir))
+        self.store = Path(store) if store is not None else None
         self.dataset = dataset
-        self._annotator = open_annotator(gnomad_dir, version=version, dataset=dataset,
-                                         auto_index=auto_index, max_workers=max_workers,
-                                         **options)
+        self._annotator: AnyAnnotator
+        if store is not None:
+            self._annotator = StoreAnnotator.open_store(
+                store, version=version, dataset=dataset, max_workers=max_workers, **options)
+        else:
+            assert gnomad_dir is not None
+            self._annotator = open_annotator(gnomad_dir, version=version, dataset=dataset,
+                                             auto_index=auto_index, max_workers=max_workers,
+                                             **options)
         self.version = self._annotator.files.release.id
         self.max_workers = max_workers
 
@@ -147,7 +170,8 @@ class GnomADLoader:
             "version": self.version,
             "release": self.release,
             "build": files.release.build,
-            "gnomad_dir": str(self.gnomad_dir),
+            "gnomad_dir": str(self.gnomad_dir) if self.gnomad_dir is not None else None,
+            "store": str(self.store) if self.store is not None else None,
             "available_chromosomes": files.chromosomes,
             "files": sorted({str(p) for a in parts.values() for p in a.files.paths.values()}),
             "indexes_built": [str(p) for a in parts.values() for p in a.files.indexes_built],
@@ -202,12 +226,13 @@ def _as_tuple(v: Sequence[Any] | dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     return v[0], v[1], v[2], v[3]
 
 
-def load_gnomad_frequencies(variants_df: pd.DataFrame, gnomad_dir: str | Path,
+def load_gnomad_frequencies(variants_df: pd.DataFrame, gnomad_dir: str | Path | None = None,
                             dataset: str = "exomes", version: str | None = "r2.1.1",
-                            max_workers: int | None = None) -> pd.DataFrame:
+                            max_workers: int | None = None, *,
+                            store: str | Path | None = None) -> pd.DataFrame:
     """Annotate a frame in one call: open, annotate, close."""
     with GnomADLoader(gnomad_dir, dataset=dataset, version=version,
-                      max_workers=max_workers) as loader:
+                      max_workers=max_workers, store=store) as loader:
         annotated: pd.DataFrame = loader.annotate_dataframe(variants_df)
     return annotated
 
