@@ -576,3 +576,38 @@ def test_codes_vectorized_equal_scalar_and_never_collide() -> None:
     assert all(len(r) + len(a) <= MAX_PACKED_BASES for r, a in packed)
     assert codes[-3:].tolist() == [pack_one("A" * 16, "C"), LONG, LONG]
     assert pack_one("A", "AC") != pack_one("AA", "C")
+
+
+def test_sparse_and_whole_row_group_decoding_agree(stores: dict[str, Path],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # A few queries decode only their rows of a row group (and cache nothing); many decode
+    # the group whole and cache it. Both must give the VCF path's answers.
+    from varidex.gnomad.store import reader
+
+    name = "r2.1.1-exomes"
+    version, dataset = SETS[name]
+    frame = make_queries(GENERATED / name, 40, seed=11)
+    vcf = Annotator.open(GENERATED / name, version=version, dataset=dataset, max_workers=1)
+    expected = vcf.lookup(*_columns(frame))
+    vcf.close()
+    got = {}
+    whole: list[tuple[str, int]] = []
+    decode_whole = reader.Store._row_group
+
+    def counted(self: reader.Store, chrom: str, g: int) -> object:
+        whole.append((chrom, g))
+        return decode_whole(self, chrom, g)
+
+    monkeypatch.setattr(reader.Store, "_row_group", counted)
+    for share in (reader.SPARSE_SHARE, 10**9):  # 10**9: every group decoded whole
+        monkeypatch.setattr(reader, "SPARSE_SHARE", share)
+        whole.clear()
+        store = StoreAnnotator.open_store(stores[name], version=version, dataset=dataset)
+        try:
+            got[share] = store.lookup(*_columns(frame))
+        finally:
+            store.close()
+        assert bool(whole) == (share == 10**9)
+    assert int((expected.status == "found").sum()) >= 5
+    for result in got.values():
+        assert_same(expected, result)

@@ -58,6 +58,13 @@ class ChromAnswer:
     ref_mismatch: int
 
 
+#: Columns, missing masks, duplicate counts, bytes: a decoded row group or part of one.
+_Decoded = tuple[list[np.ndarray], list[np.ndarray | None], np.ndarray, int]
+#: A row group holding fewer than 1/SPARSE_SHARE matched rows has only those rows decoded
+#: (and is not cached): a few queries spread over a genome then touch little memory.
+SPARSE_SHARE = 16
+
+
 @dataclass
 class _Keys:
     pos: np.ndarray          # int32, sorted
@@ -78,9 +85,7 @@ class Store:
     cache_bytes: int = DEFAULT_CACHE_BYTES
     _files: dict[str, pq.ParquetFile] = field(default_factory=dict)
     _keys: OrderedDict[str, _Keys] = field(default_factory=OrderedDict)
-    _groups: OrderedDict[tuple[str, int], tuple[list[np.ndarray], list[np.ndarray | None],
-                                                  np.ndarray, int]] = field(
-        default_factory=OrderedDict)
+    _groups: OrderedDict[tuple[str, int], _Decoded] = field(default_factory=OrderedDict)
     _cached: int = 0
 
     @property
@@ -210,8 +215,15 @@ class Store:
         bounds = np.flatnonzero(np.diff(group)) + 1
         for part in np.split(np.arange(len(rows)), bounds) if len(rows) else []:
             g = int(group[part[0]])
-            data, masks, dup, _ = self._row_group(chrom, g)
             local = rows[part] - keys.group_starts[g]
+            size = int(keys.group_starts[g + 1] - keys.group_starts[g])
+            if (chrom, g) not in self._groups and len(part) * SPARSE_SHARE < size:
+                # A few rows of the group: decode those only, and keep nothing.
+                data, masks, dup, _ = self._decoded(chrom, g, self._read_group(chrom, g).take(
+                    pa.array(local)))
+                local = np.arange(len(part))
+            else:
+                data, masks, dup, _ = self._row_group(chrom, g)
             for (arr, mask), col, col_mask in zip(out, data, masks, strict=True):
                 arr[part] = col[local]
                 if mask is not None and col_mask is not None:
@@ -219,19 +231,32 @@ class Store:
             dups[part] = dup[local]
         return [o[0] for o in out], [o[1] for o in out], dups
 
-    def _row_group(self, chrom: str, g: int) -> tuple[list[np.ndarray],
-                                                      list[np.ndarray | None], np.ndarray, int]:
+    def _row_group(self, chrom: str, g: int) -> _Decoded:
+        """Row group ``g`` decoded whole, from the cache or into it."""
         key = (chrom, g)
         hit = self._groups.get(key)
         if hit is not None:
             self._groups.move_to_end(key)
             return hit
+        entry = self._decoded(chrom, g, self._read_group(chrom, g))
+        self._groups[key] = entry
+        self._cached += entry[3]
+        while self._cached > self.cache_bytes and len(self._groups) > 1:
+            _, old = self._groups.popitem(last=False)
+            self._cached -= old[3]
+        return entry
+
+    def _read_group(self, chrom: str, g: int) -> pa.Table:
         try:
-            table = self._file(chrom).read_row_group(g, columns=[*self.columns, "duplicates"])
+            return self._file(chrom).read_row_group(g, columns=[*self.columns, "duplicates"])
         except (OSError, pa.ArrowException) as exc:
             msg = (f"{self.path / chrom_file(chrom)}: cannot read row group {g} ({exc}); "
                    "the store is damaged: rebuild it with `varidex store build`")
             raise StoreError(msg) from exc
+
+    def _decoded(self, chrom: str, g: int, table: pa.Table) -> _Decoded:
+        """The columns of ``table`` (rows of one row group) typed as the VCF path types
+        them, the duplicate counts, and their size in bytes."""
         data: list[np.ndarray] = []
         masks: list[np.ndarray | None] = []
         size = 0
@@ -240,13 +265,7 @@ class Store:
             data.append(values)
             masks.append(mask)
             size += values.nbytes + (mask.nbytes if mask is not None else 0)
-        entry = (data, masks, _numpy(table.column("duplicates")), size)
-        self._groups[key] = entry
-        self._cached += size
-        while self._cached > self.cache_bytes and len(self._groups) > 1:
-            _, old = self._groups.popitem(last=False)
-            self._cached -= old[3]
-        return entry
+        return data, masks, _numpy(table.column("duplicates")), size
 
 
 def _numpy(col: pa.ChunkedArray) -> np.ndarray:
