@@ -93,6 +93,52 @@ def test_csv_without_required_columns(gnomad_root: Path, tmp_path: Path,
     assert _leftovers(tmp_path) == []
 
 
+# A 23andMe download (the real openSNP file of tests/data/inputs, its header on build 37 as
+# current downloads are) with one junk line after a good row: line 17 of the file.
+_23ANDME_HEAD = "".join((DATA / "inputs" / "23andMe_test.txt").read_text().replace(
+    "build 36", "build 37").splitlines(True)[:15]) + "rs11591147\t1\t55505647\tGT\r\n"
+JUNK_LINES = {
+    "html error page": ("<html><body>Rate limit exceeded</body></html>\r\n", "1 tab-separated"),
+    "row cut short": ("rs2\t1\t55505651\r\n", "3 tab-separated"),
+    "binary bytes": ("\x00\x01\x02\x7fgarbage\r\n", "1 tab-separated"),
+    "extra column": ("rs3\t1\t55505651\tCT\tnote\r\n", "5 tab-separated"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JUNK_LINES))
+def test_23andme_file_with_a_junk_line(case: str, gnomad_root: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    junk, fields = JUNK_LINES[case]
+    src = tmp_path / "genome.txt"
+    src.write_text(_23ANDME_HEAD + junk + "rs3\t1\t55505651\tCT\r\n", newline="")
+    code = _run([str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(tmp_path / "out.tsv")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1, err
+    assert err[0].startswith("error: ")
+    assert "genome.txt, line 17: " + fields in err[0]
+    assert "23andMe rows have 4 (rsid, chromosome, position, genotype)" in err[0]
+    assert "repair or delete the line" in err[0]
+    assert _leftovers(tmp_path) == []
+
+
+def test_23andme_blank_lines_are_skipped_and_line_numbers_kept(
+        gnomad_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "genome.txt"
+    src.write_text(_23ANDME_HEAD + "\r\n\r\nrs3\t1\t55505651\tCT\r\nrs4\t1\tx\tAA\r\n",
+                   newline="")
+    code = _run([str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(tmp_path / "out.tsv")])
+    assert code == 1
+    assert "genome.txt, line 20: position 'x'" in capsys.readouterr().err
+    src.write_text(_23ANDME_HEAD + "\r\n\r\nrs3\t1\t55505651\tCT\r\n", newline="")
+    assert _run([str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(tmp_path / "out.tsv")]) == 0
+    table = pd.read_csv(tmp_path / "out.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert table["gnomad_af"].tolist() == ["0.0119305", "0.0100399"]  # rs11591147, rs3
+
+
 # --- inputs that are odd but fine: right values ----------------------------------------------
 
 def _af(path: Path) -> list[str]:

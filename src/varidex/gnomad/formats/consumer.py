@@ -178,10 +178,37 @@ def iter_genotypes(path: str, fmt: str | None = None, *,
     return header, _batches(text, header, path, batch_rows)
 
 
+def _rows(text: str, header: GenotypeHeader, path: str) -> tuple[str, np.ndarray]:
+    """The data lines of ``text`` without blank lines, and the file line number of each;
+    a line with the wrong number of fields (a download cut short, a pasted note, an HTML
+    error page) is an error naming its line."""
+    sep = "," if header.format == "ftdna" else "\t"
+    names = _COLUMNS[header.format]
+    kept: list[str] = []
+    numbers: list[int] = []
+    for j, line in enumerate(text.split("\n")):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        fields = line.count(sep) + 1
+        if fields != len(names):
+            shown = line if len(line) <= 60 else line[:57] + "..."
+            msg = (f"{fields} {'comma' if sep == ',' else 'tab'}-separated field(s) in "
+                   f"{shown!r}, but {header.label} rows have {len(names)} ({', '.join(names)}):"
+                   " repair or delete the line (is the download complete, and unedited?)")
+            raise InputFormatError(msg, path=path, line=header.skip_lines + j + 1)
+        kept.append(line)
+        numbers.append(header.skip_lines + j + 1)
+    return "\n".join(kept) + "\n", np.array(numbers, dtype=np.int64)
+
+
 def _batches(text: str, header: GenotypeHeader, path: str,
              batch_rows: int) -> Iterator[pd.DataFrame]:
     sep = "," if header.format == "ftdna" else "\t"
     names = list(_COLUMNS[header.format])
+    text, lines = _rows(text, header, path)
+    if not len(lines):
+        return
     try:
         reader = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=names, dtype=str,
                              keep_default_na=False, skip_blank_lines=True,
@@ -190,7 +217,7 @@ def _batches(text: str, header: GenotypeHeader, path: str,
         before = 0
         with reader:
             for chunk in reader:
-                yield _frame(chunk, header, before, path)
+                yield _frame(chunk, header, before, path, lines)
                 before += len(chunk)
     except pd.errors.EmptyDataError:
         return
@@ -200,9 +227,8 @@ def _batches(text: str, header: GenotypeHeader, path: str,
 
 
 def _frame(chunk: pd.DataFrame, header: GenotypeHeader, before: int,
-           path: str) -> pd.DataFrame:
+           path: str, lines: np.ndarray) -> pd.DataFrame:
     chunk = chunk.reset_index(drop=True)
-    first_line = header.skip_lines + before + 1
     for col in chunk.columns:
         chunk[col] = chunk[col].astype(str).str.strip()
     pos = chunk["position"]
@@ -215,7 +241,7 @@ def _frame(chunk: pd.DataFrame, header: GenotypeHeader, before: int,
         what = (f"position {pos.iloc[i]!r} is not a 1-based position" if bad.iloc[i]
                 else "a row needs rsid, chromosome, position and the genotype")
         msg = f"{what} ({header.label} rows are: {', '.join(_COLUMNS[header.format])})"
-        raise InputFormatError(msg, path=path, line=first_line + i)
+        raise InputFormatError(msg, path=path, line=int(lines[before + i]))
     if header.format == "ancestry":
         a1 = chunk["allele1"].str.upper()
         a2 = chunk["allele2"].str.upper()
