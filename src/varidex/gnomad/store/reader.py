@@ -36,7 +36,7 @@ from .layout import (
 
 #: Decoded row groups kept in memory, in bytes (about 24 MB per row group of a full
 #: r2.1.1 exomes store).
-DEFAULT_CACHE_BYTES = 1 << 30
+DEFAULT_CACHE_BYTES = 1 << 28  # decoded row groups kept for later batches (256 MiB)
 
 #: Chromosomes whose key columns (12 bytes a row) stay loaded.
 KEY_CACHE_CHROMOSOMES = 4
