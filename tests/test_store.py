@@ -580,8 +580,8 @@ def test_codes_vectorized_equal_scalar_and_never_collide() -> None:
 
 def test_sparse_and_whole_row_group_decoding_agree(stores: dict[str, Path],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    # A few queries decode only their rows of a row group (and cache nothing); many decode
-    # the group whole and cache it. Both must give the VCF path's answers.
+    # A few queries of a row group read it and cache nothing; many cache it (as read) for
+    # later batches. Both must give the VCF path's answers.
     from varidex.gnomad.store import reader
 
     name = "r2.1.1-exomes"
@@ -599,7 +599,7 @@ def test_sparse_and_whole_row_group_decoding_agree(stores: dict[str, Path],
         return decode_whole(self, chrom, g)
 
     monkeypatch.setattr(reader.Store, "_row_group", counted)
-    for share in (reader.SPARSE_SHARE, 10**9):  # 10**9: every group decoded whole
+    for share in (reader.SPARSE_SHARE, 10**9):  # 10**9: every group cached
         monkeypatch.setattr(reader, "SPARSE_SHARE", share)
         whole.clear()
         store = StoreAnnotator.open_store(stores[name], version=version, dataset=dataset)

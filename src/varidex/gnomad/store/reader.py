@@ -3,8 +3,9 @@
 Queries (already normalized) are packed into allele codes (:mod:`.codes`) and matched to
 the store's sorted keys with ``numpy.searchsorted`` on position, then a comparison of
 allele codes among the few alleles at that position. Values are read only from the
-Parquet row groups that hold a match, decoded once and kept in a bounded cache, so a
-pipeline's batches reuse them.
+Parquet row groups that hold a match; a row group is read once and kept (as Arrow) in a
+bounded cache, so a pipeline's batches reuse it, and only the matched rows are taken from it
+and converted to numpy.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from .layout import (
     starts_file,
 )
 
-#: Decoded row groups kept in memory, in bytes (about 24 MB per row group of a full
-#: r2.1.1 exomes store).
-DEFAULT_CACHE_BYTES = 1 << 28  # decoded row groups kept for later batches (256 MiB)
+#: Row groups (as read, in Arrow form) kept in memory for later batches, in bytes (about
+#: 20 MB per row group of a full r2.1.1 exomes store).
+DEFAULT_CACHE_BYTES = 1 << 28  # 256 MiB
 
 #: Chromosomes whose key columns (12 bytes a row) stay loaded.
 KEY_CACHE_CHROMOSOMES = 4
@@ -58,10 +59,10 @@ class ChromAnswer:
     ref_mismatch: int
 
 
-#: Columns, missing masks, duplicate counts, bytes: a decoded row group or part of one.
+#: Columns, missing masks, duplicate counts, bytes: rows of a row group, decoded.
 _Decoded = tuple[list[np.ndarray], list[np.ndarray | None], np.ndarray, int]
-#: A row group holding fewer than 1/SPARSE_SHARE matched rows has only those rows decoded
-#: (and is not cached): a few queries spread over a genome then touch little memory.
+#: A row group holding fewer than 1/SPARSE_SHARE matched rows is not cached: a few
+#: queries spread over a genome then keep little memory.
 SPARSE_SHARE = 16
 
 
@@ -85,7 +86,7 @@ class Store:
     cache_bytes: int = DEFAULT_CACHE_BYTES
     _files: dict[str, pq.ParquetFile] = field(default_factory=dict)
     _keys: OrderedDict[str, _Keys] = field(default_factory=OrderedDict)
-    _groups: OrderedDict[tuple[str, int], _Decoded] = field(default_factory=OrderedDict)
+    _groups: OrderedDict[tuple[str, int], pa.Table] = field(default_factory=OrderedDict)
     _cached: int = 0
 
     @property
@@ -123,15 +124,15 @@ class Store:
             colocated = (j < len(keys.starts_pos)) & (keys.starts_pos[j_ok] == qpos)
             mismatch = colocated & (keys.starts_base[j_ok] != first_bytes(ref_text))
         found = np.flatnonzero(hit >= 0)
-        rows, inverse = np.unique(hit[found], return_inverse=True)
-        values, masks, dups = self._values(chrom, keys, rows)
-        data = [col[inverse] for col in values]
-        missing = [None if mask is None else mask[inverse] for mask in masks]
-        passed = np.isin(values[self.columns.index("filters")], ("PASS", "."))
+        found = found[np.argsort(hit[found], kind="stable")]  # in store order
+        rows = hit[found]
+        data, missing, dups = self._values(chrom, keys, rows)
+        distinct = np.ones(len(rows), dtype=bool)  # a store row found by several queries
+        distinct[1:] = rows[1:] != rows[:-1]      # counts its duplicates once
+        passed = np.isin(data[self.columns.index("filters")], ("PASS", "."))
         status = np.full(n, STATUS_CODE[ABSENT], dtype=np.int8)
-        status[found] = np.where(passed[inverse], STATUS_CODE[FOUND],
-                                 STATUS_CODE[FOUND_NON_PASS])
-        return ChromAnswer(status, found, data, missing, int(dups.sum()),
+        status[found] = np.where(passed, STATUS_CODE[FOUND], STATUS_CODE[FOUND_NON_PASS])
+        return ChromAnswer(status, found, data, missing, int(dups[distinct].sum()),
                            int(colocated.sum()), int(mismatch.sum()))
 
     def close(self) -> None:
@@ -206,8 +207,8 @@ class Store:
 
     def _values(self, chrom: str, keys: _Keys, rows: np.ndarray
                 ) -> tuple[list[np.ndarray], list[np.ndarray | None], np.ndarray]:
-        """Values of sorted, distinct store rows, column by column, and their duplicate
-        counts."""
+        """Values of sorted store rows (a row may repeat), column by column, and their
+        duplicate counts."""
         kinds = [column_kind(c) for c in self.columns]
         out = [new_column(k, len(rows)) for k in kinds]
         dups = np.zeros(len(rows), dtype=np.int64)
@@ -218,33 +219,31 @@ class Store:
             local = rows[part] - keys.group_starts[g]
             size = int(keys.group_starts[g + 1] - keys.group_starts[g])
             if (chrom, g) not in self._groups and len(part) * SPARSE_SHARE < size:
-                # A few rows of the group: decode those only, and keep nothing.
-                data, masks, dup, _ = self._decoded(chrom, g, self._read_group(chrom, g).take(
-                    pa.array(local)))
-                local = np.arange(len(part))
+                table = self._read_group(chrom, g)  # a few rows of it: keep nothing
             else:
-                data, masks, dup, _ = self._row_group(chrom, g)
+                table = self._row_group(chrom, g)
+            data, masks, dup, _ = self._decoded(table.take(pa.array(local)))
             for (arr, mask), col, col_mask in zip(out, data, masks, strict=True):
-                arr[part] = col[local]
+                arr[part] = col
                 if mask is not None and col_mask is not None:
-                    mask[part] = col_mask[local]
-            dups[part] = dup[local]
+                    mask[part] = col_mask
+            dups[part] = dup
         return [o[0] for o in out], [o[1] for o in out], dups
 
-    def _row_group(self, chrom: str, g: int) -> _Decoded:
-        """Row group ``g`` decoded whole, from the cache or into it."""
+    def _row_group(self, chrom: str, g: int) -> pa.Table:
+        """Row group ``g`` as read (not yet decoded), from the cache or into it."""
         key = (chrom, g)
         hit = self._groups.get(key)
         if hit is not None:
             self._groups.move_to_end(key)
             return hit
-        entry = self._decoded(chrom, g, self._read_group(chrom, g))
-        self._groups[key] = entry
-        self._cached += entry[3]
+        table = self._read_group(chrom, g)
+        self._groups[key] = table
+        self._cached += table.nbytes
         while self._cached > self.cache_bytes and len(self._groups) > 1:
             _, old = self._groups.popitem(last=False)
-            self._cached -= old[3]
-        return entry
+            self._cached -= old.nbytes
+        return table
 
     def _read_group(self, chrom: str, g: int) -> pa.Table:
         try:
@@ -254,9 +253,9 @@ class Store:
                    "the store is damaged: rebuild it with `varidex store build`")
             raise StoreError(msg) from exc
 
-    def _decoded(self, chrom: str, g: int, table: pa.Table) -> _Decoded:
-        """The columns of ``table`` (rows of one row group) typed as the VCF path types
-        them, the duplicate counts, and their size in bytes."""
+    def _decoded(self, table: pa.Table) -> _Decoded:
+        """The columns of ``table`` (rows taken from one row group) typed as the VCF path
+        types them, the duplicate counts, and their size in bytes."""
         data: list[np.ndarray] = []
         masks: list[np.ndarray | None] = []
         size = 0
