@@ -36,7 +36,7 @@ from .layout import (
 )
 
 #: Row groups (as read, in Arrow form) kept in memory for later batches, in bytes (about
-#: 20 MB per row group of a full r2.1.1 exomes store).
+#: 5 MB per row group of a full r2.1.1 exomes store).
 DEFAULT_CACHE_BYTES = 1 << 28  # 256 MiB
 
 #: Chromosomes whose key columns (12 bytes a row) stay loaded.
