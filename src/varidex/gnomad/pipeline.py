@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
@@ -18,9 +19,9 @@ from tqdm import tqdm
 
 from . import formats
 from .annotate import Annotator, LookupResult, Planned, result_columns, result_frame
-from .combine import AnyAnnotator
+from .combine import AnyAnnotator, CombinedAnnotator
 from .contigs import HG19_CHRM_LENGTH, normalize_chrom
-from .errors import BuildMismatchError, ConfigError, InputFormatError
+from .errors import BuildMismatchError, ConfigError, InputFormatError, OutputError
 from .filtering import PASS_COLUMN, FilterThresholds, pass_filter
 from .formats.base import InputBatch
 from .formats.consumer import GENOTYPE_FORMATS, iter_genotypes
@@ -126,6 +127,35 @@ def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
                            name, length)
             no_data.add("MT")
     return frozenset(no_data)
+
+
+def check_output_target(output_path: str, input_path: str, annotator: AnyAnnotator) -> None:
+    """Refuse an output that is a file the run reads: the input, a gnomAD file or store
+    file, an index of one, or the reference (replacing it would destroy it)."""
+    if output_path == "-" or not os.path.lexists(output_path):
+        return
+    reads: dict[str, str] = {}
+    if input_path != "-":
+        reads.update({input_path: "the input", f"{input_path}.tbi": "the input's index",
+                      f"{input_path}.csi": "the input's index"})
+    parts = annotator.parts.values() if isinstance(annotator, CombinedAnnotator) else [
+        annotator]
+    for part in parts:
+        for path in part.files.paths.values():
+            reads[str(path)] = "a gnomAD file"
+            for suffix in (".tbi", ".csi", ".vdx"):
+                reads[f"{path}{suffix}"] = "the index of a gnomAD file"
+        if part.reference is not None:
+            reads[str(part.reference.path)] = "the reference FASTA"
+    for path, what in reads.items():
+        try:
+            same = Path(output_path).samefile(path)
+        except (OSError, ValueError):  # not there, or a URL
+            continue
+        if same:
+            msg = (f"is {what} ({path}): writing the output there would destroy it; "
+                   "choose another output file")
+            raise OutputError(msg, path=output_path)
 
 
 def lookup_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *, show_progress: bool,
@@ -331,6 +361,7 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
     if input_path != "-" and Path(input_path).is_dir():
         msg = "is a directory, not a variants file"
         raise InputFormatError(msg, path=input_path)
+    check_output_target(output_path, input_path, annotator)
     in_kind = formats.input_format(input_path, input_format)
     out_kind = formats.output_format(output_path, output_format_)
     if keep_passing and thresholds is None:

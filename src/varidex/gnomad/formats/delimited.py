@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -22,6 +24,8 @@ from ..frames import CANONICAL_COLUMNS, find_columns
 from ..keys import MAX_POSITION
 from ..variant_ids import expand_ids, id_column
 from .stdin import stdin_bytes
+
+logger = logging.getLogger(__name__)
 
 
 def iter_delimited(path: str, *, sep: str,
@@ -136,7 +140,12 @@ class AtomicOutput:
     gets the permissions a new file would get (umask), or those of the file it replaces.
 
     ``index_vcf``: a bgzipped VCF target also gets a tabix index (``.tbi``), built on the
-    temporary file and renamed with it; an unsortable file fails the whole output."""
+    temporary file and renamed with it; an unsortable file fails the whole output. An index
+    left beside a replaced file (``.tbi``, ``.csi``) no longer describes it and is removed.
+
+    A device, FIFO or socket (``/dev/null``, ``/dev/stdout``, a named pipe) cannot be
+    replaced: it is written in place, like ``-``. A symbolic link is kept: the file it
+    points to is replaced."""
 
     def __init__(self, path: str, *, index_vcf: bool = False) -> None:
         self.path = path
@@ -149,6 +158,16 @@ class AtomicOutput:
         if target.is_dir():
             msg = "is a directory; give a file name for the output"
             raise OutputError(msg, path=path)
+        try:
+            mode = target.stat().st_mode  # follows links
+        except OSError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode):
+            self._open_in_place(path)
+            return
+        if target.is_symlink():
+            target = Path(os.path.realpath(target))
+            self.path = str(target)
         folder = target.parent
         if not folder.is_dir():
             msg = f"the folder {folder} does not exist; create it first"
@@ -175,13 +194,30 @@ class AtomicOutput:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def _open_in_place(self, path: str) -> None:
+        self.index_vcf = False  # a stream cannot be indexed
+        try:
+            if path.endswith((".gz", ".bgz")):
+                self.handle = pysam.BGZFile(path, "wb", None)
+            else:
+                self.handle = Path(path).open("wb")  # noqa: SIM115 (closed in __exit__)
+        except OSError as exc:
+            msg = f"cannot write ({exc.strerror or exc}); choose another output"
+            raise OutputError(msg, path=path) from exc
+
     def __enter__(self) -> AtomicOutput:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: object) -> None:
         if self._tmp is None:
-            if exc_type is None:
+            if self.handle is not None:  # a device or FIFO, written in place
+                try:
+                    self.handle.close()
+                except OSError as err:
+                    msg = f"cannot finish writing ({err.strerror or err})"
+                    raise OutputError(msg, path=self.path) from err
+            elif exc_type is None:
                 sys.stdout.flush()
             return
         index = Path(f"{self._tmp}.tbi")
@@ -191,10 +227,13 @@ class AtomicOutput:
                 if self.index_vcf:
                     self._build_index()
                 self._tmp.chmod(_mode_for(Path(self.path)))
+                replaced = Path(self.path).exists()
                 self._tmp.replace(self.path)
                 if self.index_vcf:
                     index.chmod(_mode_for(Path(f"{self.path}.tbi")))
                     index.replace(f"{self.path}.tbi")
+                if replaced:
+                    self._remove_stale_indexes()
         except OSError as err:
             msg = f"cannot finish writing ({err.strerror or err}); no output was written"
             raise OutputError(msg, path=self.path) from err
@@ -202,6 +241,17 @@ class AtomicOutput:
             for leftover in (self._tmp, index):
                 with contextlib.suppress(FileNotFoundError):
                     leftover.unlink()
+
+    def _remove_stale_indexes(self) -> None:
+        """Indexes of the file just replaced describe the old content (htslib would use
+        them to answer region queries wrongly): remove them."""
+        kept = {f"{self.path}.tbi"} if self.index_vcf else set()
+        for suffix in (".tbi", ".csi"):
+            stale = f"{self.path}{suffix}"
+            if stale not in kept and os.path.lexists(stale):
+                Path(stale).unlink()
+                logger.info("%s: removed %s, the index of the file this output replaced",
+                            self.path, stale)
 
     def _build_index(self) -> None:
         assert self._tmp is not None

@@ -52,6 +52,7 @@ from ..remote import is_remote
 from .codes import LONG, LONG_BASE, pack
 from .layout import (
     FILE_META_KEY,
+    META_NAME,
     ChromEntry,
     SourceFile,
     StoreMeta,
@@ -110,11 +111,11 @@ def build_store(gnomad_dir: str | Path, output: str | Path, *, version: str | No
     release's); ``chromosomes``: canonical names (default: every one found)."""
     started = time.perf_counter()
     target = Path(output).expanduser()
-    _check_target(target, force)
     if is_remote(gnomad_dir):
         msg = (f"{gnomad_dir}: a store is built from local files (each is read whole); "
                "download the release first (e.g. `gsutil -m cp` or `aws s3 cp`)")
         raise StoreError(msg)
+    _check_target(target, force, Path(gnomad_dir).expanduser())
     files = discover(gnomad_dir, version=version, dataset=dataset, auto_index=auto_index)
     paths = {c: Path(p) for c, p in files.paths.items()}
     release = files.release
@@ -159,7 +160,13 @@ def build_store(gnomad_dir: str | Path, output: str | Path, *, version: str | No
     return meta
 
 
-def _check_target(target: Path, force: bool) -> None:
+def _check_target(target: Path, force: bool, source: Path) -> None:
+    """Refuse an output folder that would hold or replace the source files, or that is
+    not a store (``--force`` replaces only a store, or an empty folder)."""
+    if target.resolve() == source.resolve() or target.resolve() in source.resolve().parents:
+        msg = (f"{target}: the store would replace the folder holding the gnomAD files "
+               f"({source}); choose an -o outside it, e.g. {source.resolve().parent}/store")
+        raise StoreError(msg)
     if not target.parent.is_dir():
         msg = f"{target}: the folder {target.parent} does not exist; create it first"
         raise StoreError(msg)
@@ -171,6 +178,11 @@ def _check_target(target: Path, force: bool) -> None:
         raise StoreError(msg)
     if target.exists() and not target.is_dir():
         msg = f"{target} exists and is not a folder; choose another -o"
+        raise StoreError(msg)
+    if target.is_dir() and any(target.iterdir()) and not (target / META_NAME).exists():
+        msg = (f"{target} is a folder that is not a varidex store (it has no {META_NAME}); "
+               "--force replaces only a store: choose another -o, or empty or remove the "
+               "folder yourself")
         raise StoreError(msg)
 
 

@@ -1,0 +1,150 @@
+"""Outputs never destroy what they should not: the run's own inputs, a device or named pipe,
+a symbolic link, a source gnomAD folder (store build); and an index left beside a replaced
+file is not left to describe the new one.
+
+Regression tests for faults found by a tester: `-o /dev/null` (as root) replaced the device
+with a regular file; `-o` naming the input replaced it; an old `.csi` beside `out.vcf.gz`
+kept answering region queries for the old file; `store build --force -o GNOMAD_DIR` deleted
+the gnomAD files."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+
+import pysam
+import pytest
+
+from varidex.gnomad.cli import main
+
+HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+RS11591147 = "1\t55505647\trs11591147\tG\tT\t.\tPASS\t.\n"
+RS_OTHER = "1\t55505651\t.\tC\tT\t.\tPASS\t.\n"
+
+
+def _annotate(*args: str) -> int:
+    return main(["annotate", *args, "--workers", "1", "-q"])
+
+
+def _input(folder: Path) -> Path:
+    src = folder / "in.vcf"
+    src.write_text(HEADER + RS11591147 + RS_OTHER)
+    return src
+
+
+def test_output_to_a_named_pipe_is_written_into_it(gnomad_root: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    code = _annotate(str(_input(tmp_path)), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                     "-o", str(fifo))
+    reader.join(timeout=30)
+    assert code == 0
+    assert fifo.is_fifo()  # still the pipe, not a regular file put in its place
+    lines = received[0].decode().splitlines()
+    assert lines[0].startswith("chromosome\tposition")
+    af = lines[0].split("\t").index("gnomad_af")
+    assert [line.split("\t")[af] for line in lines[1:]] == ["0.0119305", "0.0100399"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf", "pipe"]
+
+
+def test_output_through_a_symlink_keeps_the_link(gnomad_root: Path, tmp_path: Path) -> None:
+    real = tmp_path / "results" / "real.tsv"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = tmp_path / "out.tsv"
+    link.symlink_to(real)
+    assert _annotate(str(_input(tmp_path)), "--gnomad-dir",
+                     str(gnomad_root / "r2.1.1-exomes"), "-o", str(link)) == 0
+    assert link.is_symlink()
+    assert link.resolve() == real.resolve()
+    assert "\t0.0119305\t" in real.read_text()
+
+
+@pytest.mark.parametrize("target", ["input", "input index", "gnomad file", "gnomad index"])
+def test_output_that_is_a_file_the_run_reads_is_refused(
+        target: str, fresh_release, tmp_path: Path,  # type: ignore[no-untyped-def]
+        capsys: pytest.CaptureFixture[str]) -> None:
+    gnomad = fresh_release("r2.1.1-exomes")
+    src = tmp_path / "in.vcf.gz"
+    pysam.tabix_compress(str(_input(tmp_path)), str(src))
+    pysam.tabix_index(str(src), preset="vcf")
+    bgz = next(gnomad.glob("*.vcf.bgz"))
+    out = {"input": src, "input index": Path(f"{src}.tbi"), "gnomad file": bgz,
+           "gnomad index": next(gnomad.glob("*.vcf.bgz.tbi"))}[target]
+    before = out.read_bytes()
+    code = _annotate(str(src), "--gnomad-dir", str(gnomad), "-o", str(out))
+    err = capsys.readouterr().err
+    assert code == 1
+    what = {"input": "the input", "input index": "the input's index",
+            "gnomad file": "a gnomAD file", "gnomad index": "the index of a gnomAD file"}
+    assert re.search(rf"{re.escape(str(out))}: is {what[target]} .*choose another output",
+                     err), err
+    assert out.read_bytes() == before
+
+
+def test_an_old_index_beside_a_replaced_vcf_gz_is_removed(gnomad_root: Path,
+                                                          tmp_path: Path) -> None:
+    out = tmp_path / "out.vcf.gz"
+    old = tmp_path / "old.vcf"
+    old.write_text(HEADER + "2\t45895\t.\tA\tG\t.\t.\t.\n")
+    pysam.tabix_compress(str(old), str(out))
+    pysam.tabix_index(str(out), preset="vcf", csi=True)  # out.vcf.gz.csi, of the old file
+    assert Path(f"{out}.csi").exists()
+    assert _annotate(str(_input(tmp_path)), "--gnomad-dir",
+                     str(gnomad_root / "r2.1.1-exomes"), "-o", str(out)) == 0
+    assert not Path(f"{out}.csi").exists()
+    assert Path(f"{out}.tbi").exists()
+    with pysam.TabixFile(str(out)) as tbx:  # htslib finds the .tbi of the new file
+        got = list(tbx.fetch("1", 55505646, 55505647))
+    assert len(got) == 1
+    assert "gnomad_af=0.0119305" in got[0]
+
+
+def test_a_replaced_tsv_loses_its_stale_index(gnomad_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.tsv"
+    out.write_text("old\n")
+    Path(f"{out}.tbi").write_bytes(b"stale")
+    assert _annotate(str(_input(tmp_path)), "--gnomad-dir",
+                     str(gnomad_root / "r2.1.1-exomes"), "-o", str(out)) == 0
+    assert not Path(f"{out}.tbi").exists()
+    assert "\t0.0100399\t" in out.read_text()
+
+
+# --- store build -------------------------------------------------------------------------
+
+def _build(gnomad: Path, out: Path) -> int:
+    return main(["store", "build", "--gnomad-dir", str(gnomad), "-o", str(out), "--force",
+                 "-q", "--workers", "1"])
+
+
+@pytest.mark.parametrize("where", ["the gnomAD folder", "its parent"])
+def test_store_build_never_replaces_the_gnomad_folder(
+        where: str, fresh_release, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+        ) -> None:
+    gnomad = fresh_release("r2.1.1-exomes")
+    before = sorted(p.name for p in gnomad.iterdir())
+    out = gnomad if where == "the gnomAD folder" else gnomad.parent
+    assert _build(gnomad, out) == 1
+    assert "would replace the folder holding the gnomAD files" in capsys.readouterr().err
+    assert sorted(p.name for p in gnomad.iterdir()) == before
+
+
+def test_store_build_force_replaces_only_a_store(
+        fresh_release, tmp_path: Path,  # type: ignore[no-untyped-def]
+        capsys: pytest.CaptureFixture[str]) -> None:
+    gnomad = fresh_release("r2.1.1-exomes")
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me\n")
+    assert _build(gnomad, other) == 1
+    assert "is a folder that is not a varidex store" in capsys.readouterr().err
+    assert (other / "notes.txt").read_text() == "keep me\n"
+    store = tmp_path / "store"
+    assert _build(gnomad, store) == 0
+    assert _build(gnomad, store) == 0  # a store is replaced with --force
+    assert (store / "store.json").exists()
