@@ -147,3 +147,53 @@ def test_bad_acmg_section_in_the_config(gnomad_root: Path, tmp_path: Path,
     assert "unknown ACMG setting 'inheritence'" in err
     assert "varidex.yaml" in err
     assert not (tmp_path / "o.tsv").exists()
+
+
+def test_acmg_from_a_store_without_the_fields_it_reads_is_refused(
+        gnomad_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Found by a tester: a store built with --fields af,ac,grpmax turned BA1 `met` into
+    # `not_applicable` (no AN, no group AFs) with exit 0.
+    store = tmp_path / "store"
+    assert main(["store", "build", "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(store), "--fields", "af,ac,grpmax", "-q", "--workers", "1"]) == 0
+    out = tmp_path / "demo.tsv"
+    code = main(["annotate", str(DEMO), "--store", str(store), "-o", str(out), "-q",
+                 "--acmg", "--inheritance", "dominant"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert re.search(r"--acmg: the store .*store was built without fields the evidence "
+                     r"reads: gnomad_an, gnomad_nhomalt, .*rebuild it with the default fields",
+                     err), err
+    assert not out.exists()
+    # The same store without --acmg annotates (AF only), and a default store gives the
+    # evidence of the VCF path.
+    assert main(["annotate", str(DEMO), "--store", str(store), "-o", str(out), "-q"]) == 0
+    full = tmp_path / "full"
+    assert main(["store", "build", "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(full), "-q", "--workers", "1"]) == 0
+    assert main(["annotate", str(DEMO), "--store", str(full), "-o", str(out), "-q",
+                 "--acmg", "--inheritance", "dominant"]) == 0
+    vcf_out = tmp_path / "vcf.tsv"
+    assert run(gnomad_root, vcf_out, "--acmg", "--inheritance", "dominant") == 0
+    assert out.read_text() == vcf_out.read_text()
+
+
+def test_evidence_from_a_frame_lacking_fields_warns(gnomad_root: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    from varidex.acmg import evaluate_frequency_evidence
+    from varidex.io.loaders.gnomad import GnomADLoader
+
+    with GnomADLoader(gnomad_dir=gnomad_root / "r2.1.1-exomes", version="r2.1.1",
+                      max_workers=1) as loader:
+        frame = loader.annotate_dataframe(pd.DataFrame(
+            {"chromosome": ["1"], "position": [55505647], "ref_allele": ["G"],
+             "alt_allele": ["T"]}), show_progress=False)
+    with caplog.at_level(logging.WARNING, logger="varidex"):
+        full = evaluate_frequency_evidence(frame)
+    assert "lacks" not in caplog.text
+    trimmed = frame.drop(columns=[c for c in frame.columns if c.startswith("gnomad_an")])
+    with caplog.at_level(logging.WARNING, logger="varidex"):
+        evaluate_frequency_evidence(trimmed)
+    assert re.search(r"the ACMG evidence reads the gnomAD r2.1.1/exomes fields gnomad_an, "
+                     r"gnomad_an_afr, .* which this frame lacks", caplog.text), caplog.text
+    assert full["acmg_ba1"].tolist() == ["not_met"]

@@ -218,3 +218,27 @@ def test_genotype_files_give_no_vcf(gnomad_root: Path, tmp_path: Path,
     assert main(["annotate", str(INPUTS / "ancestry_test.csv"), "--gnomad-dir",
                  str(gnomad_root / "r2.1.1-exomes"), "-o", str(tmp_path / "x.vcf")]) == 1
     assert "genotype file gives no VCF records" in capsys.readouterr().err
+
+
+def test_genotypes_need_an_so_a_store_without_it_is_refused(
+        gnomad_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Found by a tester: with a store built with --fields af, an allele gnomAD lacks was
+    # reported no_coverage (missing AN taken as AN 0) where the VCF path says absent.
+    store = tmp_path / "store"
+    assert main(["store", "build", "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(store), "--fields", "af", "-q", "--workers", "1"]) == 0
+    src = _ancestry_cases(tmp_path / "cases.txt")
+    out = tmp_path / "cases.tsv"
+    assert main(["annotate", str(src), "--store", str(store), "-o", str(out), "-q"]) == 1
+    assert "has no AN field (a store built with --fields without an)" in (
+        capsys.readouterr().err)
+    assert not out.exists()
+    with_an = tmp_path / "store_an"
+    assert main(["store", "build", "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(with_an), "--fields", "af,an", "-q", "--workers", "1"]) == 0
+    assert main(["annotate", str(src), "--store", str(with_an), "-o", str(out), "-q"]) == 0
+    table = pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False)
+    expected = [(str(i + 1), *row) for i, (_, rows) in enumerate(CASES) for row in rows]
+    got = table[["input_row", "ref_allele", "alt_allele", "alt_copies", "gnomad_status",
+                 "gnomad_af"]].values.tolist()
+    assert [tuple(r) for r in got] == expected  # absent stays absent (rs11591147 C/C)

@@ -8,17 +8,20 @@ and the index.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
+from varidex.gnomad.annotate import output_name
 from varidex.gnomad.contigs import normalize_chrom
 from varidex.gnomad.errors import InputFormatError
 from varidex.gnomad.frames import variant_columns
 from varidex.gnomad.keys import FOUND, FOUND_NON_PASS
 from varidex.gnomad.releases import RELEASES
+from varidex.gnomad.store.layout import release_columns
 
 from .ba1_exceptions import Ba1ExceptionList, load_ba1_exceptions
 from .criteria import (
@@ -34,6 +37,8 @@ from .criteria import (
 )
 from .faf import filtering_af
 from .thresholds import CONTINENTAL, FrequencyThresholds
+
+logger = logging.getLogger(__name__)
 
 #: Every genetic-ancestry group name a release uses.
 GROUPS: Final = ("afr", "ami", "amr", "asj", "eas", "fin", "mid", "nfe", "oth", "remaining",
@@ -80,6 +85,7 @@ def evaluate_frequency_evidence(df: pd.DataFrame, thresholds: FrequencyThreshold
     n = len(df)
     releases = _column(df, f"{prefix}release", n)
     genome = build or _build_of(releases)
+    _warn_missing(df, releases, prefix)
     if exceptions is None:
         exceptions = load_ba1_exceptions(t.ba1_exceptions)
     chrom, pos, ref, alt = variant_columns(df)
@@ -184,6 +190,43 @@ def _int(value: object) -> int | None:
         return int(str(value).strip())
     except ValueError:
         return None
+
+
+#: Canonical fields the criteria read (and the per-group AF, AC and AN).
+_READS: Final = frozenset({"af", "ac", "an", "nhomalt", "nhemi", "grpmax", "af_grpmax",
+                           "faf95_max", "faf95_max_group", "faf99_max", "filters"})
+
+
+def _reads(canonical: str) -> bool:
+    kind, _, group = canonical.partition("_")
+    return canonical in _READS or (kind in ("af", "ac", "an") and group in GROUPS)
+
+
+def missing_fields(release_key: str, have: Sequence[str], prefix: str = "gnomad_"
+                   ) -> list[str]:
+    """Columns (named with ``prefix``) of the gnomAD release ``release_key`` (e.g.
+    ``r2.1.1/exomes``) that the criteria read and ``have`` lacks: a store built with
+    ``--fields``, or a trimmed table. Without them the evidence changes silently (no AN: no
+    BA1 by group AN; no group AFs: BA1 from the overall AF only). Combined datasets and
+    unknown releases: none."""
+    release = RELEASES.get(release_key)
+    if release is None or "+" in release_key:
+        return []
+    present = set(have)
+    return [name for name in (output_name(c, prefix) for c in release_columns(release)
+                              if _reads(c)) if name not in present]
+
+
+def _warn_missing(df: pd.DataFrame, releases: list[Any], prefix: str) -> None:
+    for key in sorted({str(r) for r in releases if r is not None}):
+        missing = missing_fields(key, [str(c) for c in df.columns], prefix)
+        if missing:
+            logger.warning(
+                "the ACMG evidence reads the gnomAD %s fields %s, which this frame lacks: "
+                "criteria that need them are not applied or use fewer groups; annotate "
+                "with every field (the default) for complete evidence", key,
+                ", ".join(missing[:8]) + (f" and {len(missing) - 8} more"
+                                          if len(missing) > 8 else ""))
 
 
 def _build_of(releases: list[Any]) -> str:

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from varidex import __version__
 from varidex.acmg.ba1_exceptions import Ba1ExceptionList, load_ba1_exceptions
-from varidex.acmg.evidence import evaluate_frequency_evidence
+from varidex.acmg.evidence import evaluate_frequency_evidence, missing_fields
 from varidex.acmg.thresholds import INHERITANCE, FrequencyThresholds
 
+from .annotate import output_name
 from .combine import AnyAnnotator, open_annotator
 from .engine import DEFAULT_CHUNK_SIZE
 from .errors import StoreError, VaridexError
@@ -397,6 +398,20 @@ def _show_progress(args: argparse.Namespace) -> bool:
     return progress_wanted(args.quiet, sys.stderr)
 
 
+def _check_acmg_fields(annotator: AnyAnnotator, store: str | None) -> None:
+    """--acmg with a store built with fewer fields than the criteria read is an error (the
+    evidence would change silently)."""
+    columns = getattr(annotator, "columns", None)
+    if store is None or columns is None:
+        return
+    missing = missing_fields(annotator.release_key, [output_name(c) for c in columns])
+    if missing:
+        msg = (f"--acmg: the store {store} was built without fields the evidence reads: "
+               f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}; rebuild it "
+               "with the default fields (no --fields), or annotate from --gnomad-dir")
+        raise StoreError(msg)
+
+
 def _run_annotate(args: argparse.Namespace) -> int:
     config = _config(args)
     acmg = _acmg_settings(args)
@@ -405,6 +420,7 @@ def _run_annotate(args: argparse.Namespace) -> int:
     try:
         transform = None
         if acmg is not None:
+            _check_acmg_fields(annotator, args.store)
             transform = partial(evaluate_frequency_evidence, thresholds=acmg[0],
                                 build=annotator.files.release.build, exceptions=acmg[1])
         summary = annotate_file(annotator, args.input, args.output,

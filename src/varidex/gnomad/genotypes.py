@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .annotate import result_frame
-from .errors import BuildMismatchError, InputFormatError
+from .errors import BuildMismatchError, ConfigError, InputFormatError
 from .formats.consumer import GenotypeHeader
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
 
@@ -140,11 +140,17 @@ def annotate_genotypes(annotator: Any, frame: pd.DataFrame, *, where: str = "inp
                                   show_progress=show_progress, progress=progress)
     finally:
         annotator.allow_ref_mismatch = allow
+    if "an" not in result.columns:
+        # Without AN an allele gnomAD lacks cannot be told absent (covered) from no_coverage.
+        msg = (f"gnomAD {annotator.release_key} as given here has no AN field (a store built "
+               "with --fields without an): a genotype file needs it to tell an absent allele "
+               "from a site gnomAD did not cover; rebuild the store with an among --fields "
+               "(or the default fields), or annotate from the gnomAD files")
+        raise ConfigError(msg)
     values = result_frame(result, release=annotator.release_key)
     status = result.status.reshape(n_sites, len(PAIRS)) if n_sites else np.empty((0, 12))
     found = np.isin(status, [FOUND, FOUND_NON_PASS])
-    an = values["gnomad_an"].to_numpy(dtype=float, na_value=np.nan).reshape(status.shape) \
-        if "gnomad_an" in values else np.full(status.shape, np.nan)
+    an = values["gnomad_an"].to_numpy(dtype=float, na_value=np.nan).reshape(status.shape)
 
     # One tuple per output row: frame row, REF, allele, copies, query row (-1: none), status.
     rows: list[tuple[int, str, str, int, int, str]] = []
