@@ -207,6 +207,53 @@ def test_header_only_input_gives_a_header_only_output(gnomad_root: Path, tmp_pat
     assert "gnomad_af" in frame.columns
 
 
+def test_header_only_23andme_file_gives_a_header_only_output(gnomad_root: Path,
+                                                              tmp_path: Path) -> None:
+    # Found by a tester: a 23andMe file with its header only wrote a 0-byte output.
+    src = tmp_path / "genome.txt"
+    src.write_text(_23ANDME_HEAD.rsplit("rs11591147", 1)[0], newline="")
+    assert _run([str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(tmp_path / "out.tsv")]) == 0
+    frame = pd.read_csv(tmp_path / "out.tsv", sep="\t")
+    assert len(frame) == 0
+    assert frame.columns[:8].tolist() == ["input_row", "rsid", "chromosome", "position",
+                                          "genotype", "ref_allele", "alt_allele", "alt_copies"]
+    assert "gnomad_af" in frame.columns
+
+
+def _zip(path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("genome_Full_20240101.txt", _23ANDME_HEAD)
+
+
+# Inputs named neither .vcf nor .parquet, told apart by their first bytes (found by a
+# tester: a zipped 23andMe download gave "Error tokenizing data", an empty file "No
+# columns to parse from file").
+CONTAINERS = {
+    "zipped download": (_zip, r"genome\.zip: is a ZIP archive .*unzip it"),
+    "empty file": (lambda p: p.write_bytes(b""), r"genome\.zip: is empty: nothing to annotate"),
+    "bzip2": (lambda p: p.write_bytes(__import__("bz2").compress(_23ANDME_HEAD.encode())),
+              r"genome\.zip: is bzip2-compressed, not a variants file: decompress it"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONTAINERS))
+def test_archives_and_empty_files(case: str, gnomad_root: Path, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    make, message = CONTAINERS[case]
+    src = tmp_path / "genome.zip"
+    make(src)
+    code = _run([str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(tmp_path / "out.tsv")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1, err
+    assert re.search(message, err[0]), err[0]
+    assert _leftovers(tmp_path) == []
+
+
 # --- per-record problems: a status and capped warnings, or with --strict an error -----------
 
 def _odd_records(path: Path, n: int) -> None:

@@ -113,6 +113,31 @@ def _head(path: str, size: int = 65536) -> bytes:
     return head
 
 
+#: Leading bytes of containers a variants file may arrive in, and what to do about them.
+_CONTAINERS: Final = (
+    (b"PK\x03\x04", "a ZIP archive (23andMe and AncestryDNA downloads come zipped; an "
+                     ".xlsx workbook is one too)", "unzip it and give the file inside, or "
+                     "save the sheet as CSV"),
+    (b"BZh", "bzip2-compressed", "decompress it (`bunzip2`), or recompress with bgzip"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it (`unxz`), or recompress with bgzip"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it (`unzstd`), or recompress with "
+                                             "bgzip"),
+)
+
+
+def _refuse_unreadable(head: bytes, path: str, raw: int | None = None) -> None:
+    """An empty input, or one in a container varidex does not open, is an error that says
+    what the file is and what to do."""
+    if raw == 0 or (raw is None and not head):
+        msg = ("is empty: nothing to annotate; give a VCF, CSV, TSV, Parquet or genotype "
+               "file with a header and records")
+        raise InputFormatError(msg, path=path)
+    for magic, what, fix in _CONTAINERS:
+        if head.startswith(magic):
+            msg = f"is {what}, not a variants file: {fix}"
+            raise InputFormatError(msg, path=path)
+
+
 def input_format(path: str, fmt: str | None = None) -> str:
     """The input format: ``fmt`` if given; for stdin (``-``) told from the first bytes; else
     VCF and Parquet by suffix, genotype files by their header, then CSV/TSV by suffix."""
@@ -122,13 +147,17 @@ def input_format(path: str, fmt: str | None = None) -> str:
             raise InputFormatError(msg, path=path)
         return fmt
     if path == "-":
-        return sniff(stdin_bytes().peek(65536)[:65536]) or "tsv"
+        head = stdin_bytes().peek(65536)[:65536]
+        _refuse_unreadable(head, path)
+        return sniff(head) or "tsv"
     by_name = format_from_suffix(path)
     if by_name in ("vcf", "parquet"):
         return by_name
     p = Path(path)
     if p.is_file():
-        sniffed = sniff(_head(path))
+        head = _head(path)
+        _refuse_unreadable(head, path, raw=p.stat().st_size)
+        sniffed = sniff(head)
         if sniffed in GENOTYPE_FORMATS or sniffed in ("vcf", "parquet"):
             return sniffed
     return by_name or "tsv"

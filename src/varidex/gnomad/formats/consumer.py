@@ -207,7 +207,9 @@ def _batches(text: str, header: GenotypeHeader, path: str,
     sep = "," if header.format == "ftdna" else "\t"
     names = list(_COLUMNS[header.format])
     text, lines = _rows(text, header, path)
-    if not len(lines):
+    if not len(lines):  # a header only: one empty batch, so the output gets its header row
+        yield _frame(pd.DataFrame({n: pd.Series(dtype=str) for n in names}), header, 0, path,
+                     lines)
         return
     try:
         reader = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=names, dtype=str,
