@@ -271,3 +271,38 @@ def test_output_identical_whatever_the_slice_and_batch_size(gnomad_root: Path, t
 
     assert body(sliced) == body(whole) == body(small)
     assert sum("gnomad_af=" in r[7] for r in _records(whole)) == 13
+
+
+@needs_bcftools
+@pytest.mark.parametrize("n_columns", [5, 7])
+def test_issue_short_input_vcf_gets_eight_column_chrom_line(n_columns: int, gnomad_root: Path,
+                                                            tmp_path: Path) -> None:
+    """An input VCF of 5 (CHROM..ALT) or 7 (..FILTER) columns: the records gain QUAL, FILTER
+    and INFO, and the #CHROM line must name the same eight columns, or bcftools cannot
+    parse the header. The input is the real GIAB trio file cut to its first columns."""
+    lines = _lines(INPUTS / "ashk-trio.pcsk9.vcf")
+    src = tmp_path / f"short{n_columns}.vcf"
+    src.write_text("\n".join(ln if ln.startswith("##") else
+                             "\t".join(ln.split("\t")[:n_columns]) for ln in lines) + "\n")
+    out, full = tmp_path / "short.out.vcf", tmp_path / "full.out.vcf"
+    _annotate(src, out, gnomad_root, "r2.1.1-exomes", "r2.1.1", "exomes")
+    _annotate(INPUTS / "ashk-trio.pcsk9.vcf", full, gnomad_root, "r2.1.1-exomes", "r2.1.1",
+              "exomes")
+    chrom = next(ln for ln in _lines(out) if ln.startswith("#CHROM"))
+    assert chrom.split("\t") == ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
+    view = subprocess.run([BCFTOOLS, "view", str(out)], capture_output=True, text=True,
+                          check=False)
+    assert view.returncode == 0
+    assert view.stderr == ""
+    fmt = "%CHROM:%POS\t%QUAL\t%FILTER\t%INFO/gnomad_af\t%INFO/gnomad_status\n"
+    query = subprocess.run([BCFTOOLS, "query", "-f", fmt, str(out)], capture_output=True,
+                           text=True, check=True)
+    assert query.stderr == ""
+    rows = [ln.split("\t") for ln in query.stdout.splitlines()]
+    assert len(rows) == len(_records(src)) == 18
+    assert rows[0] == ["1:55505651", "1581.13" if n_columns == 7 else ".",
+                       "PASS" if n_columns == 7 else ".", "0.0100399", "found"]
+    # the gnomAD INFO fields are those of the whole 12-column file, record for record
+    gnomad = [[i for i in r[7].split(";") if i.startswith("gnomad_")] for r in _records(out)]
+    assert gnomad == [[i for i in r[7].split(";") if i.startswith("gnomad_")]
+                      for r in _records(full)]

@@ -9,7 +9,9 @@ The header keeps the input's lines, declares what the input used without declari
 (contigs, FILTER, INFO and FORMAT keys, so that readers such as bcftools need not guess and
 warn), adds one ``##INFO`` line per gnomAD field and a ``##varidex=`` provenance line. The
 body is buffered in a temporary file until the end, because those declarations are only
-known once every record has been read.
+known once every record has been read. Records of an input with fewer than eight columns get
+``.`` for QUAL and FILTER and the INFO column, and its ``#CHROM`` line gets the same columns
+(:func:`chrom_line`), as the VCF specification asks.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ _ID: Final = re.compile(r"^##(INFO|FORMAT|FILTER|contig)=<ID=([^,>]+)")
 _INFO_KEYS: Final = re.compile(r"(?:^|;)([^;=]+)")
 #: Records whose output text is built and written at a time (bounds the memory it takes).
 WRITE_SLICE: Final = 20_000
+#: The eight fixed columns every VCF record has.
+FIXED_COLUMNS: Final = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 _NOT_DECLARED: Final = ("Used in the input but not declared in its header; declared by "
                         "varidex as the VCF specification assumes")
 
@@ -49,6 +53,21 @@ def escape_info(text: str) -> str:
     ('AC0%3BRF', 'a%3Db%2C%20c%25')
     """
     return text.translate(_ESCAPE)
+
+
+def chrom_line(columns: str) -> str:
+    r"""The output's ``#CHROM`` line for the input's: the records are written with at least
+    the eight fixed columns (an input VCF may stop after ALT), so the line names them all.
+
+    >>> chrom_line("#CHROM\tPOS\tID\tREF\tALT").split("\t")
+    ['#CHROM', 'POS', 'ID', 'REF', 'ALT', 'QUAL', 'FILTER', 'INFO']
+    >>> chrom_line("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1").count("\t")
+    9
+    """
+    names = columns.split("\t")
+    if len(names) >= len(FIXED_COLUMNS):
+        return columns
+    return "\t".join([*names, *FIXED_COLUMNS[len(names):]])
 
 
 _BASES: Final = {
@@ -300,5 +319,5 @@ class VcfWriter:
             out.append(f'##INFO=<ID={c},Number=A,Type={self._types[c]},'
                        f'Description="{describe(c, release)}">')
         out.append(self.provenance.vcf_line())
-        out.append(self.header.columns)
+        out.append(chrom_line(self.header.columns))
         return out
