@@ -17,7 +17,15 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import formats
-from .annotate import Annotator, LookupResult, Planned, result_columns, result_frame
+from .annotate import (
+    Annotator,
+    LookupResult,
+    Planned,
+    earlier_columns,
+    replaced_text,
+    result_columns,
+    result_frame,
+)
 from .combine import AnyAnnotator
 from .contigs import HG19_CHRM_LENGTH, normalize_chrom
 from .errors import BuildMismatchError, ConfigError, InputFormatError
@@ -165,15 +173,29 @@ def _planned(annotator: AnyAnnotator, batches: Iterator[InputBatch],
 
 
 def with_results(annotator: AnyAnnotator, frame: pd.DataFrame, result: LookupResult, *,
-                 where: str = "input") -> pd.DataFrame:
-    """``frame`` with the ``gnomad_*`` columns of ``result`` added (replacing those of an
-    earlier annotation)."""
+                 where: str = "input", prefixes: tuple[str, ...] = ("gnomad_",),
+                 log: bool = True) -> pd.DataFrame:
+    """``frame`` with the ``gnomad_*`` columns of ``result`` added.
+
+    An annotated file annotated again: every earlier column named with one of ``prefixes``
+    is dropped first (:func:`~varidex.gnomad.annotate.earlier_columns`), also those this run
+    does not give (another dataset's groups, ``gnomad_exomes_*`` of a combined run), so no
+    value of the earlier run is left beside this run's. ``log`` says which, at INFO level.
+    """
     added = result_frame(result, release=annotator.release_key, index=frame.index)
-    again = [c for c in added.columns if c in frame.columns]
-    if again:  # an annotated file annotated again: this run's values replace the old ones
-        logger.info("%s: replacing the columns %s of an earlier annotation", where,
-                    ", ".join(again[:5]) + (" ..." if len(again) > 5 else ""))
-        frame = frame.drop(columns=again)
+    earlier = earlier_columns(frame.columns, prefixes)
+    if earlier:
+        if log:
+            ours = earlier_columns(earlier)
+            text = replaced_text(ours, added.columns) if ours else ""
+            if len(ours) < len(earlier):  # the transform's (acmg_*), which it adds again
+                text += ("; " if text else "") + (
+                    f"{len(earlier) - len(ours)} "
+                    + "/".join(p + "*" for p in prefixes if p != "gnomad_")
+                    + " columns, added again after this lookup")
+            logger.info("%s: re-annotation: dropped the %d columns of an earlier "
+                        "annotation: %s", where, len(earlier), text)
+        frame = frame.drop(columns=earlier)
     return pd.concat([frame, added], axis=1)
 
 
@@ -220,9 +242,8 @@ def _arrow_table(frame: pd.DataFrame, result: LookupResult, release: str) -> Any
         return None
     columns = dict(zip(table.column_names, table.columns, strict=True))
     added = result_columns(result)
-    names = {n for n, _ in added} | {"gnomad_status", "gnomad_release"}
-    if len(columns) != len(frame.columns) or names & columns.keys():
-        return None  # repeated column names: the data frame keeps each
+    if len(columns) != len(frame.columns) or earlier_columns(columns):
+        return None  # repeated column names, or an earlier annotation's: see with_results
     for name, canonical in added:
         col, mask = result.data[canonical], result.missing[canonical]
         if mask is not None:
@@ -256,9 +277,11 @@ class _Writer:
     def __init__(self, annotator: AnyAnnotator, out: Any, *, where: str,
                  transform: Callable[[pd.DataFrame], pd.DataFrame] | None,
                  thresholds: FilterThresholds | None, keep_passing: bool,
-                 by_record: bool) -> None:
+                 by_record: bool, prefixes: tuple[str, ...] = ("gnomad_",)) -> None:
         self.annotator, self.out, self.where = annotator, out, where
         self.transform, self.thresholds = transform, thresholds
+        self.prefixes = prefixes
+        self.logged = False  # the earlier annotation's columns dropped are logged once
         self.keep_passing, self.by_record = keep_passing, by_record
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="varidex-write")
         self.pending: Future[_Written] | None = None
@@ -277,7 +300,9 @@ class _Writer:
         done = _Written(absent_indels=_absent_indels(frame, result))
         if self._fast(frame, result):
             return done
-        annotated = with_results(self.annotator, frame, result, where=self.where)
+        annotated = with_results(self.annotator, frame, result, where=self.where,
+                                 prefixes=self.prefixes, log=not self.logged)
+        self.logged = True
         if self.transform is not None:
             annotated = self.transform(annotated)
         keep = None
@@ -313,8 +338,8 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                   command: str | None = None, thresholds: FilterThresholds | None = None,
                   keep_passing: bool = False,
                   genotype_build: str | None = None, strict: bool = False,
-                  transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None
-                  ) -> RunSummary:
+                  transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+                  transform_prefix: str | None = None) -> RunSummary:
     """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches.
 
     Formats come from ``input_format``/``output_format_`` or the names (see
@@ -325,7 +350,12 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
     non-DNA allele or an unknown contig get a status and (the first few) a warning; with
     ``strict`` the first one is an error and nothing is written. ``transform``, if given,
     is applied to each annotated batch before it is written (for example the ACMG evidence
-    step, which adds columns).
+    step, which adds columns); ``transform_prefix`` names the prefix of the columns it adds
+    (``acmg_``).
+
+    Re-annotation: the input's ``gnomad_*`` columns (and ``transform_prefix`` ones) of an
+    earlier annotation are dropped, and for VCF output its ``gnomad_*`` INFO fields, their
+    ``##INFO`` lines and its ``##varidex=`` line; this run's replace them.
     """
     started = time.perf_counter()
     if input_path != "-" and Path(input_path).is_dir():
@@ -366,9 +396,11 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                                  vcf_header=header) as out, tqdm(
                 unit=" variants", unit_scale=True, disable=None if show_progress else True,
                 delay=0.5, dynamic_ncols=True, desc="gnomAD lookup") as bar:
+            prefixes = ("gnomad_",) if transform is None or not transform_prefix else (
+                "gnomad_", transform_prefix)
             writer = _Writer(annotator, out, where=input_path, transform=transform,
                              thresholds=thresholds, keep_passing=keep_passing,
-                             by_record=source is not None)
+                             by_record=source is not None, prefixes=prefixes)
             inputs = prefetched(_planned(annotator, batches, input_path))
             try:
                 for batch, planned in inputs:
