@@ -27,7 +27,7 @@ from .annotate import (
     result_frame,
 )
 from .combine import AnyAnnotator
-from .contigs import HG19_CHRM_LENGTH, normalize_chrom
+from .contigs import CONTIG_LENGTHS, HG19_CHRM_LENGTH, build_of_length, normalize_chrom
 from .errors import BuildMismatchError, ConfigError, InputFormatError
 from .filtering import PASS_COLUMN, FilterThresholds, pass_filter
 from .formats.base import InputBatch
@@ -39,7 +39,6 @@ from .genotypes import PAIRS, annotate_genotypes, check_build
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
 from .problems import RecordProblems
 from .provenance import Provenance
-from .releases import CHR1_LENGTH
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -113,26 +112,36 @@ def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
                   where: str) -> frozenset[str]:
     """Check an input's declared contig lengths against the release's build.
 
-    Returns the canonical chromosomes to report as ``no_data`` (hg19's chrM, which is not
-    the rCRS sequence gnomAD's chrM/MT is on).
+    Every declared chromosome of :data:`~varidex.gnomad.contigs.CONTIG_LENGTHS` (1-22, X, Y,
+    MT, under any name :func:`normalize_chrom` knows) whose length is the other build's is a
+    :class:`BuildMismatchError` (unless ``allow_ref_mismatch``); a length of neither build
+    (a patched or another assembly, a test contig) is left to the REF-base guard. Returns
+    the canonical chromosomes to report as ``no_data`` (hg19's chrM, which is not the rCRS
+    sequence gnomAD's chrM/MT is on).
     """
     build = annotator.files.release.build
     no_data: set[str] = set()
+    other: list[tuple[str, int, str, str]] = []  # name, length, its build, canonical
     for name, length in contig_lengths.items():
         canon = normalize_chrom(name)
-        if canon == "1" and length not in (CHR1_LENGTH[build], 0):
-            other = next((b for b, n in CHR1_LENGTH.items() if n == length), "another build")
-            if not annotator.allow_ref_mismatch:
-                msg = (f"{where}: the header declares contig {name} with length {length}, "
-                       f"which is {other}, but gnomAD {annotator.release_key} is "
-                       f"{build}; use a gnomAD release of the input's build, lift the input "
-                       "over, or pass --allow-ref-mismatch")
-                raise BuildMismatchError(msg)
+        found = build_of_length(canon, length)
+        if found is not None and found != build:
+            other.append((name, length, found, canon))
         if canon == "MT" and length == HG19_CHRM_LENGTH:
             logger.warning("%s: contig %s has length %d: hg19's chrM (NC_001807), not the rCRS "
                            "sequence of gnomAD; its variants are reported as no_data", where,
                            name, length)
             no_data.add("MT")
+    if other and not annotator.allow_ref_mismatch:
+        name, length, found, canon = other[0]
+        more = (f" (other contigs of {found} length: "
+                f"{', '.join(o[0] for o in other[1:6])}{', ...' if len(other) > 6 else ''})"
+                if len(other) > 1 else "")
+        msg = (f"{where}: the header declares contig {name} with length {length}, which is "
+               f"{found}'s chromosome {canon} ({build}'s is {CONTIG_LENGTHS[build][canon]}), "
+               f"but gnomAD {annotator.release_key} is {build}{more}; use a gnomAD release "
+               "of the input's build, lift the input over, or pass --allow-ref-mismatch")
+        raise BuildMismatchError(msg)
     return frozenset(no_data)
 
 
