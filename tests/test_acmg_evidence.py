@@ -239,3 +239,11 @@ def test_frame_without_gnomad_columns_is_an_error() -> None:
         evaluate_frequency_evidence(frame)
     assert evaluate_frequency_evidence(frame, build="GRCh37").iloc[0]["acmg_ba1"] == (
         "not_applicable")
+
+
+def test_evidence_evaluated_again_replaces_the_earlier_columns(pcsk9: pd.DataFrame) -> None:
+    recessive = evaluate_frequency_evidence(pcsk9)
+    again = evaluate_frequency_evidence(recessive, PCSK9_DOMINANT)
+    assert list(again.columns) == list(recessive.columns)  # not doubled
+    pd.testing.assert_frame_equal(again, evaluate_frequency_evidence(pcsk9, PCSK9_DOMINANT))
+    assert row(again, 55505647, "T")["acmg_bs1"] == "met"

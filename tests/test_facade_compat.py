@@ -135,3 +135,21 @@ def test_bad_position_is_an_error_not_absent(loader: GnomADLoader) -> None:
         loader.lookup_variants_batch([("1", 5, "A", "G"), ("1", "abc", "A", "G")])
     with pytest.raises(InputFormatError, match="1-based"):
         loader.lookup_variant("1", 0, "A", "G")
+
+
+def test_issue_annotate_dataframe_again_drops_the_earlier_gnomad_columns(
+        loader: GnomADLoader, gnomad_root: Path) -> None:
+    """An exomes-annotated frame annotated with a genomes loader (r2.1.1 genomes has no sas
+    group): no exomes value may stay; the user's gnomad_id column is theirs and stays."""
+    df = pd.DataFrame({"gnomad_id": ["1-55505647-G-T"], "chromosome": ["1"],
+                       "position": [55505647], "ref_allele": ["G"], "alt_allele": ["T"]})
+    exomes = loader.annotate_dataframe(df, show_progress=False)
+    assert exomes["gnomad_af_sas"].tolist() == [0.00115842]
+    with GnomADLoader(gnomad_root / "r2.1.1-genomes", dataset="genomes", version="r2.1.1",
+                      max_workers=1) as genomes:
+        again = genomes.annotate_dataframe(exomes, show_progress=False)
+        fresh = genomes.annotate_dataframe(df, show_progress=False)
+    assert "gnomad_af_sas" not in again.columns
+    assert again["gnomad_status"].tolist() == ["absent"]
+    assert again["gnomad_id"].tolist() == ["1-55505647-G-T"]
+    pd.testing.assert_frame_equal(again, fresh)

@@ -151,3 +151,99 @@ def test_an_zero_record_keeps_values_missing(generated: Path) -> None:
     assert (res.values["ac"][0], res.values["an"][0]) == (0, 0)
     for name in ("af", "grpmax", "faf95_max", "faf95_max_group"):
         assert res.values[name][0] is None, name
+
+
+# --- Build guard on every declared chromosome length (issue: only chr1 was compared) -------
+
+HEADERS = Path(__file__).parent / "data" / "headers"
+# Real gnomAD headers that declare all of 1-22, X, Y and the mitochondrion (rCRS).
+BUILD_HEADERS = {"GRCh37": "gnomad.exomes.r2.0.1.header.txt.gz",
+                 "GRCh38": "gnomad.genomes.v3.1.1.header.txt.gz"}
+
+
+def _declared(build: str) -> dict[str, int]:
+    """The ##contig lengths of a real gnomAD header of ``build``."""
+    import gzip
+    import re
+
+    text = gzip.decompress((HEADERS / BUILD_HEADERS[build]).read_bytes()).decode()
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^##contig=<ID=([^,>]+),length=(\d+)", text, re.M)}
+
+
+@pytest.mark.parametrize("build", ["GRCh37", "GRCh38"])
+def test_contig_length_table_is_the_real_headers(build: str) -> None:
+    from varidex.gnomad.contigs import CONTIG_LENGTHS, normalize_chrom
+
+    declared = {normalize_chrom(n): v for n, v in _declared(build).items()}
+    assert {c: declared[c] for c in CONTIG_LENGTHS[build]} == CONTIG_LENGTHS[build]
+    assert CONTIG_LENGTHS[build]["MT"] == 16569  # rCRS in both builds
+
+
+def test_issue_grch38_chr21_header_against_grch37_stops_naming_the_contig(
+        gnomad_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Ensembl VEP's test.vcf declares only GRCh38's chromosomes 21 and 22: no chr1 line,
+    so the old check let it through and every variant came out absent or no_data."""
+    from varidex.gnomad.cli import main
+
+    out = tmp_path / "out.tsv"
+    args = ["annotate", str(INPUTS / "test.vcf"), "--gnomad-dir",
+            str(gnomad_root / "r2.1.1-exomes"), "-o", str(out), "-q"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert ("the header declares contig 21 with length 46709983, which is GRCh38's "
+            "chromosome 21 (GRCh37's is 48129895), but gnomAD r2.1.1/exomes is GRCh37 "
+            "(other contigs of GRCh38 length: 22); use a gnomAD release of the input's "
+            "build, lift the input over, or pass --allow-ref-mismatch") in err
+    assert str(INPUTS / "test.vcf") in err
+    assert not out.exists()
+    assert main([*args, "--allow-ref-mismatch"]) == 0  # the user's override still works
+    table = pd.read_csv(out, sep="\t", dtype=str)
+    assert len(table) == 132
+    assert set(table["gnomad_status"]) == {"no_data"}  # no 21/22 file in the excerpt
+
+
+@pytest.mark.parametrize("release", [("r2.1.1-exomes", "r2.1.1", "exomes", "GRCh37"),
+                                     ("v4.0-genomes", "v4.0", "genomes", "GRCh38")],
+                         ids=["r2.1.1 (GRCh37)", "v4.0 (GRCh38)"])
+def test_each_chromosome_of_the_other_build_stops_and_its_own_passes(
+        release: tuple[str, str, str, str], gnomad_root: Path) -> None:
+    from varidex.gnomad.contigs import CONTIG_LENGTHS, normalize_chrom
+    from varidex.gnomad.pipeline import check_contigs
+
+    folder, version, dataset, build = release
+    other = "GRCh38" if build == "GRCh37" else "GRCh37"
+    a = Annotator.open(gnomad_root / folder, version=version, dataset=dataset, max_workers=1)
+    try:
+        own = _declared(build)
+        assert check_contigs(a, own, "own") == frozenset()  # every real length: no error
+        for name, length in _declared(other).items():
+            canon = normalize_chrom(name)
+            if canon == "MT":  # the rCRS in both builds: nothing to tell
+                assert check_contigs(a, {name: length}, "x") == frozenset()
+                continue
+            if canon not in CONTIG_LENGTHS[other]:
+                continue
+            with pytest.raises(BuildMismatchError) as err:
+                check_contigs(a, {name: length}, "x")
+            assert (f"contig {name} with length {length}, which is {other}'s chromosome "
+                    f"{canon} ({build}'s is {CONTIG_LENGTHS[build][canon]}), but gnomAD "
+                    f"{version}/{dataset} is {build};") in str(err.value)
+        # a length of neither build (a test contig, a patched assembly) is left alone
+        assert check_contigs(a, {"chr22": 20001, "21": 1}, "x") == frozenset()
+        a.allow_ref_mismatch = True
+        assert check_contigs(a, _declared(other), "x") == frozenset()
+    finally:
+        a.close()
+
+
+def test_grch37_vcf_with_its_contig_lengths_is_annotated(gnomad_root: Path) -> None:
+    """The GIAB trio VCF declares 86 b37 contigs (1-22, X, Y, MT, GL...): it passes."""
+    a = Annotator.open(gnomad_root / "r2.1.1-exomes", version="r2.1.1", max_workers=1)
+    frame = read_variants(str(INPUTS / "ashk-trio.pcsk9.vcf"))
+    assert len(frame.attrs["contig_lengths"]) == 86
+    out, _ = annotate_frame(a, frame, show_progress=False, where="ashk-trio")
+    a.close()
+    first = out.iloc[0]
+    assert (first["position"], first["gnomad_status"], first["gnomad_af"]) == (
+        55505651, "found", 0.0100399)

@@ -81,3 +81,64 @@ def test_reannotating_an_annotated_file_replaces_the_earlier_columns(annotator: 
     header = second.read_text().splitlines()[0].split("\t")
     assert header.count("gnomad_af") == 1
     assert second.read_text() == first.read_text()
+
+
+DEMO = Path(__file__).parents[1] / "src" / "varidex" / "gnomad" / "data" / "demo_variants.vcf"
+
+
+@pytest.mark.parametrize(("fmt", "acmg"), [("tsv", False), ("tsv", True), ("parquet", True)],
+                         ids=["tsv (Arrow path)", "tsv --acmg", "parquet --acmg"])
+def test_issue_reannotated_table_keeps_no_earlier_gnomad_or_acmg_column(
+        fmt: str, acmg: bool, gnomad_root: Path, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The demo variants annotated against r2.1.1 exomes, that table against r2.1.1 genomes
+    (no sas group): no gnomad_*_sas column of the exomes run may stay; the table must be
+    what one genomes run gives, acmg_* columns included when --acmg adds them again."""
+    from varidex.gnomad.cli import main
+
+    def run(src: Path, out: Path, folder: str, dataset: str) -> pd.DataFrame:
+        extra = ["--acmg"] if acmg else []
+        assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / folder),
+                     "--dataset", dataset, "-o", str(out), "-q", *extra]) == 0
+        if fmt == "parquet":
+            return pd.read_parquet(out)
+        return pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False)
+
+    once, twice, alone = (tmp_path / f"{n}.{fmt}" for n in ("once", "twice", "alone"))
+    first = run(DEMO, once, "r2.1.1-exomes", "exomes")
+    caplog.set_level("INFO", logger="varidex")
+    second = run(once, twice, "r2.1.1-genomes", "genomes")
+    fresh = run(DEMO, alone, "r2.1.1-genomes", "genomes")
+    rs = first["id"] == "rs11591147"
+    assert first.loc[rs, "gnomad_af_sas"].astype(float).tolist() == [0.00115842]
+    assert not [c for c in second.columns if c.endswith("_sas")]
+    assert second.loc[second["id"] == "rs11591147", "gnomad_status"].tolist() == ["absent"]
+    assert second.loc[second["id"] == "rs11591147", "gnomad_release"].tolist() == [
+        "r2.1.1/genomes"]
+    assert list(second.columns).count("gnomad_af") == 1
+    assert (list(second.columns).count("acmg_ba1") == 1) is acmg
+    pd.testing.assert_frame_equal(second, fresh)  # same columns, order and values
+    dropped = [r.getMessage() for r in caplog.records if "re-annotation" in r.getMessage()]
+    assert len(dropped) == 1
+    assert "gnomad_af_sas" in dropped[0]
+
+
+def test_reannotating_without_acmg_drops_the_earlier_evidence(
+        gnomad_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # acmg_* columns were computed from the earlier values: left beside the new ones they
+    # would state evidence (rs11591147: BA1 not met, from the exomes) the new values do not
+    # give.
+    from varidex.gnomad.cli import main
+
+    once, twice = tmp_path / "once.tsv", tmp_path / "twice.tsv"
+    assert main(["annotate", str(DEMO), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(once), "-q", "--acmg", "--inheritance", "dominant"]) == 0
+    first = pd.read_csv(once, sep="\t", dtype=str, keep_default_na=False)
+    assert first.loc[first["id"] == "rs11591147", "acmg_ba1"].tolist() == ["not_met"]
+    caplog.set_level("INFO", logger="varidex")
+    assert main(["annotate", str(once), "--gnomad-dir", str(gnomad_root / "r2.1.1-genomes"),
+                 "--dataset", "genomes", "-o", str(twice), "-q"]) == 0
+    second = pd.read_csv(twice, sep="\t", dtype=str, keep_default_na=False)
+    assert not [c for c in second.columns if c.startswith("acmg_")]
+    assert second.loc[second["id"] == "rs11591147", "gnomad_status"].tolist() == ["absent"]
+    assert "not computed again (add --acmg for the evidence)" in caplog.text

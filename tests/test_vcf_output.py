@@ -271,3 +271,103 @@ def test_output_identical_whatever_the_slice_and_batch_size(gnomad_root: Path, t
 
     assert body(sliced) == body(whole) == body(small)
     assert sum("gnomad_af=" in r[7] for r in _records(whole)) == 13
+
+
+@needs_bcftools
+@pytest.mark.parametrize("n_columns", [5, 7])
+def test_issue_short_input_vcf_gets_eight_column_chrom_line(n_columns: int, gnomad_root: Path,
+                                                            tmp_path: Path) -> None:
+    """An input VCF of 5 (CHROM..ALT) or 7 (..FILTER) columns: the records gain QUAL, FILTER
+    and INFO, and the #CHROM line must name the same eight columns, or bcftools cannot
+    parse the header. The input is the real GIAB trio file cut to its first columns."""
+    lines = _lines(INPUTS / "ashk-trio.pcsk9.vcf")
+    src = tmp_path / f"short{n_columns}.vcf"
+    src.write_text("\n".join(ln if ln.startswith("##") else
+                             "\t".join(ln.split("\t")[:n_columns]) for ln in lines) + "\n")
+    out, full = tmp_path / "short.out.vcf", tmp_path / "full.out.vcf"
+    _annotate(src, out, gnomad_root, "r2.1.1-exomes", "r2.1.1", "exomes")
+    _annotate(INPUTS / "ashk-trio.pcsk9.vcf", full, gnomad_root, "r2.1.1-exomes", "r2.1.1",
+              "exomes")
+    chrom = next(ln for ln in _lines(out) if ln.startswith("#CHROM"))
+    assert chrom.split("\t") == ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
+    view = subprocess.run([BCFTOOLS, "view", str(out)], capture_output=True, text=True,
+                          check=False)
+    assert view.returncode == 0
+    assert view.stderr == ""
+    fmt = "%CHROM:%POS\t%QUAL\t%FILTER\t%INFO/gnomad_af\t%INFO/gnomad_status\n"
+    query = subprocess.run([BCFTOOLS, "query", "-f", fmt, str(out)], capture_output=True,
+                           text=True, check=True)
+    assert query.stderr == ""
+    rows = [ln.split("\t") for ln in query.stdout.splitlines()]
+    assert len(rows) == len(_records(src)) == 18
+    assert rows[0] == ["1:55505651", "1581.13" if n_columns == 7 else ".",
+                       "PASS" if n_columns == 7 else ".", "0.0100399", "found"]
+    # the gnomAD INFO fields are those of the whole 12-column file, record for record
+    gnomad = [[i for i in r[7].split(";") if i.startswith("gnomad_")] for r in _records(out)]
+    assert gnomad == [[i for i in r[7].split(";") if i.startswith("gnomad_")]
+                      for r in _records(full)]
+
+
+DEMO = Path(__file__).parents[1] / "src" / "varidex" / "gnomad" / "data" / "demo_variants.vcf"
+GENOMES_V4 = DATA / "gnomad" / "v4.0-genomes" / "gnomad.genomes.v4.0.sites.chr1.vcf.bgz"
+
+
+def _info(path: Path) -> dict[str, dict[str, str]]:
+    """Each record's INFO by its ID."""
+    return {r[2]: dict(i.split("=", 1) if "=" in i else (i, "") for i in r[7].split(";"))
+            for r in _records(path) if r[2] != "."}
+
+
+def _without_provenance(path: Path) -> list[str]:
+    return [ln for ln in _lines(path) if not ln.startswith("##varidex=")]
+
+
+# (input, first run, second run, group of the first run's release only)
+REANNOTATED = [
+    (DEMO, ("r2.1.1-exomes", "r2.1.1", "exomes"), ("r2.1.1-genomes", "r2.1.1", "genomes"),
+     "sas"),
+    (GENOMES_V4, ("v4.0-genomes", "v4.0", "genomes"), ("v4.0-exomes", "v4.0", "exomes"),
+     "ami"),
+]
+
+
+@pytest.mark.parametrize(("src", "first", "second", "group"), REANNOTATED,
+                         ids=["demo, r2.1.1 exomes then genomes",
+                              "gnomAD v4.0 genomes excerpt, v4.0 genomes then exomes"])
+def test_issue_reannotation_leaves_no_earlier_gnomad_field(
+        src: Path, first: tuple[str, str, str], second: tuple[str, str, str], group: str,
+        gnomad_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """r2.1.1 genomes has no sas group, v4.0 exomes no ami group: the first run's
+    gnomad_*_<group> fields (with their ##INFO lines and the ##varidex= line) used to stay
+    beside the second run's values. Annotated again, the file must be what the second run
+    alone gives."""
+    once, twice, alone = tmp_path / "once.vcf", tmp_path / "twice.vcf", tmp_path / "alone.vcf"
+    _annotate(src, once, gnomad_root, *first)
+    caplog.set_level("INFO", logger="varidex")
+    _annotate(once, twice, gnomad_root, *second)
+    _annotate(src, alone, gnomad_root, *second)
+    before, after = _info(once), _info(twice)
+    if group == "sas":  # PCSK9 p.Arg46Leu: in the exome excerpt, not the genome one
+        assert before["rs11591147"]["gnomad_af_sas"] == "0.00115842"
+        assert {k: v for k, v in after["rs11591147"].items() if k.startswith("gnomad_")} == {
+            "gnomad_status": "absent"}
+    else:  # in both: each run's own values
+        b, a = before["rs776276715"], after["rs776276715"]
+        assert (b["gnomad_ac"], b["gnomad_an"], b["gnomad_an_ami"]) == ("1", "152272", "912")
+        assert (a["gnomad_status"], a["gnomad_ac"], a["gnomad_an"]) == ("found", "25",
+                                                                       "1412920")
+    assert not any(k.startswith(f"gnomad_af_{group}") for i in after.values() for k in i)
+    assert _without_provenance(twice) == _without_provenance(alone)  # records and header
+    header = [ln for ln in _lines(twice) if ln.startswith("##")]
+    assert not any(ln.startswith(f"##INFO=<ID=gnomad_af_{group},") for ln in header)
+    provenance = [ln for ln in header if ln.startswith("##varidex=")]
+    assert len(provenance) == 1
+    assert f"release={second[1]}/{second[2]};" in provenance[0]
+    dropped = [r.getMessage() for r in caplog.records if "re-annotation" in r.getMessage()]
+    assert len(dropped) == 1
+    assert str(once) in dropped[0]
+    assert f"gnomad_af_{group}" in dropped[0]
+    if BCFTOOLS is not None:
+        view = subprocess.run([BCFTOOLS, "view", str(twice)], capture_output=True, text=True,
+                              check=False)
+        assert (view.returncode, view.stderr) == (0, "")

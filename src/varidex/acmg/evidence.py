@@ -67,6 +67,7 @@ def evaluate_frequency_evidence(df: pd.DataFrame, thresholds: FrequencyThreshold
     ``not_applicable``), ``_value``, ``_group``, ``_threshold`` and ``_reason``; then the
     grpmax FAF used (``acmg_faf95``, ``_group``, ``acmg_faf99``, ``acmg_faf_source``:
     ``gnomAD`` or ``computed``) and ``acmg_review`` (criteria a person should check).
+    Every ``acmg_*`` column ``df`` already has (an earlier evaluation) is dropped first.
 
     Usage::
 
@@ -128,7 +129,9 @@ def evaluate_frequency_evidence(df: pd.DataFrame, thresholds: FrequencyThreshold
         if row_status not in found_statuses:
             cache[(row_status, release, row_chrom)] = results
         _append(out, results, (faf95[i], faf95_group[i], faf99[i], faf_source[i]))
-    return pd.concat([df, _frame(out, df.index)], axis=1)
+    earlier = [c for c in df.columns if str(c).startswith("acmg_")]
+    result: pd.DataFrame = pd.concat([df.drop(columns=earlier), _frame(out, df.index)], axis=1)
+    return result
 
 
 def _append(out: dict[str, list[Any]], results: Sequence[CriterionResult],

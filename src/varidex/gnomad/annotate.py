@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +36,7 @@ from .keys import NO_DATA, STATUSES
 from .normalize import Batch, Column, normalize_batch
 from .parallel import Executor, ProcessExecutor, SerialExecutor, resolve_workers
 from .reference import Reference
+from .variant_ids import ID_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -371,6 +372,41 @@ def result_frame(result: LookupResult, *, prefix: str = "gnomad_",
         data[f"{prefix}release"] = np.full(len(result.status), release, dtype=object)
     frame: pd.DataFrame = pd.DataFrame(data, index=index)
     return frame
+
+
+#: Names of an annotation's columns: the gnomAD values, and the ACMG evidence computed
+#: from them (stale once the values are replaced).
+DERIVED_PREFIXES: tuple[str, ...] = ("gnomad_", "acmg_")
+
+
+def earlier_columns(columns: Iterable[object],
+                    prefixes: tuple[str, ...] = DERIVED_PREFIXES) -> list[str]:
+    """The columns of an earlier annotation, which a new one drops: every column whose name
+    starts with one of ``prefixes``, except the variant-ID columns a table may be read
+    through (``gnomad_id``, ``gnomad_variant_id``).
+
+    >>> earlier_columns(["chrom", "gnomad_af", "gnomad_id", "acmg_ba1", "gnomad_af_sas"])
+    ['gnomad_af', 'acmg_ba1', 'gnomad_af_sas']
+    >>> earlier_columns(["gnomad_af", "acmg_ba1"], ("gnomad_",))
+    ['gnomad_af']
+    """
+    return [str(c) for c in columns if str(c).startswith(prefixes)
+            and str(c).strip().lower() not in ID_COLUMNS]
+
+
+def replaced_text(earlier: Iterable[str], added: Iterable[str]) -> str:
+    """How a new annotation replaced an earlier one's names, for the log.
+
+    >>> replaced_text(["gnomad_af", "gnomad_af_sas"], ["gnomad_af", "gnomad_status"])
+    "1 replaced by this run's; 1 not given by this run, dropped: gnomad_af_sas"
+    """
+    new = set(added)
+    earlier = list(earlier)
+    gone = [c for c in earlier if c not in new]
+    text = f"{len(earlier) - len(gone)} replaced by this run's"
+    if gone:
+        text += f"; {len(gone)} not given by this run, dropped: {', '.join(gone)}"
+    return text
 
 
 _COMPAT_NAMES = {"grpmax": "popmax", "af_grpmax": "af_popmax"}

@@ -431,7 +431,8 @@ def _run_annotate(args: argparse.Namespace) -> int:
                                 thresholds=config.filter if config else None,
                                 keep_passing=args.keep_passing,
                                 genotype_build=args.genotype_build, strict=args.strict,
-                                transform=transform)
+                                transform=transform,
+                                transform_prefix="acmg_")
     finally:
         annotator.close()
     print(summary.line(), file=sys.stderr)

@@ -39,6 +39,35 @@ _ALIASES: Final = {
 HG19_CHRM_LENGTH: Final = 16571
 RCRS_LENGTH: Final = 16569
 
+#: Length of each chromosome of the GRCh37 and GRCh38 primary assemblies (GRC; the same as
+#: the ``##contig`` lines of gnomAD r2.1.1 (GRCh37) and v3/v4 (GRCh38) headers). MT is the
+#: rCRS in both; hg19's chrM (:data:`HG19_CHRM_LENGTH`) is not in the table.
+CONTIG_LENGTHS: Final[dict[str, dict[str, int]]] = {
+    "GRCh37": dict(zip(CANONICAL, (
+        249250621, 243199373, 198022430, 191154276, 180915260, 171115067, 159138663,
+        146364022, 141213431, 135534747, 135006516, 133851895, 115169878, 107349540,
+        102531392, 90354753, 81195210, 78077248, 59128983, 63025520, 48129895, 51304566,
+        155270560, 59373566, RCRS_LENGTH), strict=True)),
+    "GRCh38": dict(zip(CANONICAL, (
+        248956422, 242193529, 198295559, 190214555, 181538259, 170805979, 159345973,
+        145138636, 138394717, 133797422, 135086622, 133275309, 114364328, 107043718,
+        101991189, 90338345, 83257441, 80373285, 58617616, 64444167, 46709983, 50818468,
+        156040895, 57227415, RCRS_LENGTH), strict=True)),
+}
+
+
+def build_of_length(canonical: str, length: int) -> str | None:
+    """The build whose chromosome ``canonical`` has this length, if only one has; None for
+    a length of neither (a patched assembly, a test contig) or of both (MT).
+
+    >>> build_of_length("21", 46709983), build_of_length("1", 249250621)
+    ('GRCh38', 'GRCh37')
+    >>> build_of_length("MT", 16569), build_of_length("22", 20001), build_of_length("Un", 5)
+    (None, None, None)
+    """
+    builds = [b for b, lengths in CONTIG_LENGTHS.items() if lengths.get(canonical) == length]
+    return builds[0] if len(builds) == 1 else None
+
 
 def normalize_chrom(name: str) -> str:
     """Return the canonical name of a chromosome, or the name stripped of ``chr`` if unknown.

@@ -18,9 +18,18 @@ import pandas as pd
 from tqdm import tqdm
 
 from . import formats
-from .annotate import Annotator, LookupResult, Planned, result_columns, result_frame
+from .annotate import (
+    DERIVED_PREFIXES,
+    Annotator,
+    LookupResult,
+    Planned,
+    earlier_columns,
+    replaced_text,
+    result_columns,
+    result_frame,
+)
 from .combine import AnyAnnotator, CombinedAnnotator
-from .contigs import HG19_CHRM_LENGTH, normalize_chrom
+from .contigs import CONTIG_LENGTHS, HG19_CHRM_LENGTH, build_of_length, normalize_chrom
 from .errors import BuildMismatchError, ConfigError, InputFormatError, OutputError
 from .filtering import PASS_COLUMN, FilterThresholds, pass_filter
 from .formats.base import InputBatch
@@ -32,7 +41,6 @@ from .genotypes import PAIRS, annotate_genotypes, check_build
 from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
 from .problems import RecordProblems
 from .provenance import Provenance
-from .releases import CHR1_LENGTH
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -106,26 +114,36 @@ def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
                   where: str) -> frozenset[str]:
     """Check an input's declared contig lengths against the release's build.
 
-    Returns the canonical chromosomes to report as ``no_data`` (hg19's chrM, which is not
-    the rCRS sequence gnomAD's chrM/MT is on).
+    Every declared chromosome of :data:`~varidex.gnomad.contigs.CONTIG_LENGTHS` (1-22, X, Y,
+    MT, under any name :func:`normalize_chrom` knows) whose length is the other build's is a
+    :class:`BuildMismatchError` (unless ``allow_ref_mismatch``); a length of neither build
+    (a patched or another assembly, a test contig) is left to the REF-base guard. Returns
+    the canonical chromosomes to report as ``no_data`` (hg19's chrM, which is not the rCRS
+    sequence gnomAD's chrM/MT is on).
     """
     build = annotator.files.release.build
     no_data: set[str] = set()
+    other: list[tuple[str, int, str, str]] = []  # name, length, its build, canonical
     for name, length in contig_lengths.items():
         canon = normalize_chrom(name)
-        if canon == "1" and length not in (CHR1_LENGTH[build], 0):
-            other = next((b for b, n in CHR1_LENGTH.items() if n == length), "another build")
-            if not annotator.allow_ref_mismatch:
-                msg = (f"{where}: the header declares contig {name} with length {length}, "
-                       f"which is {other}, but gnomAD {annotator.release_key} is "
-                       f"{build}; use a gnomAD release of the input's build, lift the input "
-                       "over, or pass --allow-ref-mismatch")
-                raise BuildMismatchError(msg)
+        found = build_of_length(canon, length)
+        if found is not None and found != build:
+            other.append((name, length, found, canon))
         if canon == "MT" and length == HG19_CHRM_LENGTH:
             logger.warning("%s: contig %s has length %d: hg19's chrM (NC_001807), not the rCRS "
                            "sequence of gnomAD; its variants are reported as no_data", where,
                            name, length)
             no_data.add("MT")
+    if other and not annotator.allow_ref_mismatch:
+        name, length, found, canon = other[0]
+        more = (f" (other contigs of {found} length: "
+                f"{', '.join(o[0] for o in other[1:6])}{', ...' if len(other) > 6 else ''})"
+                if len(other) > 1 else "")
+        msg = (f"{where}: the header declares contig {name} with length {length}, which is "
+               f"{found}'s chromosome {canon} ({build}'s is {CONTIG_LENGTHS[build][canon]}), "
+               f"but gnomAD {annotator.release_key} is {build}{more}; use a gnomAD release "
+               "of the input's build, lift the input over, or pass --allow-ref-mismatch")
+        raise BuildMismatchError(msg)
     return frozenset(no_data)
 
 
@@ -195,15 +213,33 @@ def _planned(annotator: AnyAnnotator, batches: Iterator[InputBatch],
 
 
 def with_results(annotator: AnyAnnotator, frame: pd.DataFrame, result: LookupResult, *,
-                 where: str = "input") -> pd.DataFrame:
-    """``frame`` with the ``gnomad_*`` columns of ``result`` added (replacing those of an
-    earlier annotation)."""
+                 where: str = "input", prefixes: tuple[str, ...] = DERIVED_PREFIXES,
+                 log: bool = True, derived_again: bool = False) -> pd.DataFrame:
+    """``frame`` with the ``gnomad_*`` columns of ``result`` added.
+
+    An annotated file annotated again: every earlier column named with one of ``prefixes``
+    is dropped first (:func:`~varidex.gnomad.annotate.earlier_columns`), also those this run
+    does not give (another dataset's groups, ``gnomad_exomes_*`` of a combined run), and
+    the ``acmg_*`` evidence computed from them, so no value of the earlier run is left
+    beside this run's. ``log`` says which, at INFO level; ``derived_again``: the evidence is
+    computed again after this lookup (``--acmg``).
+    """
     added = result_frame(result, release=annotator.release_key, index=frame.index)
-    again = [c for c in added.columns if c in frame.columns]
-    if again:  # an annotated file annotated again: this run's values replace the old ones
-        logger.info("%s: replacing the columns %s of an earlier annotation", where,
-                    ", ".join(again[:5]) + (" ..." if len(again) > 5 else ""))
-        frame = frame.drop(columns=again)
+    earlier = earlier_columns(frame.columns, prefixes)
+    if earlier:
+        if log:
+            ours = earlier_columns(earlier, ("gnomad_",))
+            text = replaced_text(ours, added.columns) if ours else ""
+            if len(ours) < len(earlier):  # evidence (acmg_*) from the earlier values
+                text += ("; " if text else "") + (
+                    f"{len(earlier) - len(ours)} "
+                    + "/".join(p + "*" for p in prefixes if p != "gnomad_")
+                    + " columns computed from the earlier values, "
+                    + ("added again after this lookup" if derived_again else
+                       "not computed again (add --acmg for the evidence)"))
+            logger.info("%s: re-annotation: dropped the %d columns of an earlier "
+                        "annotation: %s", where, len(earlier), text)
+        frame = frame.drop(columns=earlier)
     return pd.concat([frame, added], axis=1)
 
 
@@ -250,9 +286,8 @@ def _arrow_table(frame: pd.DataFrame, result: LookupResult, release: str) -> Any
         return None
     columns = dict(zip(table.column_names, table.columns, strict=True))
     added = result_columns(result)
-    names = {n for n, _ in added} | {"gnomad_status", "gnomad_release"}
-    if len(columns) != len(frame.columns) or names & columns.keys():
-        return None  # repeated column names: the data frame keeps each
+    if len(columns) != len(frame.columns) or earlier_columns(columns):
+        return None  # repeated column names, or an earlier annotation's: see with_results
     for name, canonical in added:
         col, mask = result.data[canonical], result.missing[canonical]
         if mask is not None:
@@ -286,9 +321,11 @@ class _Writer:
     def __init__(self, annotator: AnyAnnotator, out: Any, *, where: str,
                  transform: Callable[[pd.DataFrame], pd.DataFrame] | None,
                  thresholds: FilterThresholds | None, keep_passing: bool,
-                 by_record: bool) -> None:
+                 by_record: bool, prefixes: tuple[str, ...] = DERIVED_PREFIXES) -> None:
         self.annotator, self.out, self.where = annotator, out, where
         self.transform, self.thresholds = transform, thresholds
+        self.prefixes = prefixes
+        self.logged = False  # the earlier annotation's columns dropped are logged once
         self.keep_passing, self.by_record = keep_passing, by_record
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="varidex-write")
         self.pending: Future[_Written] | None = None
@@ -307,7 +344,10 @@ class _Writer:
         done = _Written(absent_indels=_absent_indels(frame, result))
         if self._fast(frame, result):
             return done
-        annotated = with_results(self.annotator, frame, result, where=self.where)
+        annotated = with_results(self.annotator, frame, result, where=self.where,
+                                 prefixes=self.prefixes, log=not self.logged,
+                                 derived_again=self.transform is not None)
+        self.logged = True
         if self.transform is not None:
             annotated = self.transform(annotated)
         keep = None
@@ -343,8 +383,8 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                   command: str | None = None, thresholds: FilterThresholds | None = None,
                   keep_passing: bool = False,
                   genotype_build: str | None = None, strict: bool = False,
-                  transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None
-                  ) -> RunSummary:
+                  transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+                  transform_prefix: str | None = None) -> RunSummary:
     """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches.
 
     Formats come from ``input_format``/``output_format_`` or the names (see
@@ -355,7 +395,12 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
     non-DNA allele or an unknown contig get a status and (the first few) a warning; with
     ``strict`` the first one is an error and nothing is written. ``transform``, if given,
     is applied to each annotated batch before it is written (for example the ACMG evidence
-    step, which adds columns).
+    step, which adds columns); ``transform_prefix`` names the prefix of the columns it adds
+    (``acmg_``).
+
+    Re-annotation: the input's ``gnomad_*`` columns (and ``transform_prefix`` ones) of an
+    earlier annotation are dropped, and for VCF output its ``gnomad_*`` INFO fields, their
+    ``##INFO`` lines and its ``##varidex=`` line; this run's replace them.
     """
     started = time.perf_counter()
     if input_path != "-" and Path(input_path).is_dir():
@@ -397,9 +442,11 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                                  vcf_header=header) as out, tqdm(
                 unit=" variants", unit_scale=True, disable=None if show_progress else True,
                 delay=0.5, dynamic_ncols=True, desc="gnomAD lookup") as bar:
+            prefixes = tuple(dict.fromkeys((*DERIVED_PREFIXES, *(
+                (transform_prefix,) if transform is not None and transform_prefix else ()))))
             writer = _Writer(annotator, out, where=input_path, transform=transform,
                              thresholds=thresholds, keep_passing=keep_passing,
-                             by_record=source is not None)
+                             by_record=source is not None, prefixes=prefixes)
             inputs = prefetched(_planned(annotator, batches, input_path))
             try:
                 for batch, planned in inputs:

@@ -35,9 +35,6 @@ PAR: Final[dict[str, dict[str, tuple[tuple[int, int], ...]]]] = {
                "Y": ((10001, 2781479), (56887903, 57217415))},
 }
 
-# Chromosome 1 length per build: enough to tell builds apart from a VCF header.
-CHR1_LENGTH: Final = {"GRCh37": 249250621, "GRCh38": 248956422}
-
 COUNT_FIELDS: Final = frozenset({"ac", "an", "nhomalt", "nhemi"})
 TEXT_FIELDS: Final = frozenset({"grpmax", "faf95_max_group", "filters"})
 

@@ -25,6 +25,7 @@ class VcfHeader:
     meta: list[str]
     columns: str
     contig_lengths: dict[str, int] = field(default_factory=dict)
+    path: str = ""
 
 
 class VcfSource:
@@ -65,7 +66,7 @@ class VcfSource:
             msg = ("empty file, or not a VCF (no #CHROM header line)" if not meta
                    else "no #CHROM header line; is this a VCF?")
             raise InputFormatError(msg, path=path)
-        self.header = VcfHeader(meta, columns, lengths)
+        self.header = VcfHeader(meta, columns, lengths, path)
 
     def close(self) -> None:
         if self.path != "-":

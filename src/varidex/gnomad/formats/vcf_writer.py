@@ -7,13 +7,19 @@ percent-encoded as VCF 4.3 asks (``AC0;RF`` becomes ``AC0%3BRF``).
 
 The header keeps the input's lines, declares what the input used without declaring
 (contigs, FILTER, INFO and FORMAT keys, so that readers such as bcftools need not guess and
-warn), adds one ``##INFO`` line per gnomAD field and a ``##varidex=`` provenance line. The
+warn), adds one ``##INFO`` line per gnomAD field and a ``##varidex=`` provenance line.
+Re-annotation: every ``gnomad_*`` INFO field of an earlier annotation is dropped from the
+records, with its ``##INFO`` line and the earlier ``##varidex=`` line (the provenance of
+values no longer there), also those this run does not give; this run's replace them. The
 body is buffered in a temporary file until the end, because those declarations are only
-known once every record has been read.
+known once every record has been read. Records of an input with fewer than eight columns get
+``.`` for QUAL and FILTER and the INFO column, and its ``#CHROM`` line gets the same columns
+(:func:`chrom_line`), as the VCF specification asks.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from pathlib import Path
@@ -23,6 +29,7 @@ from typing import IO, Any, Final
 import numpy as np
 import pandas as pd
 
+from ..annotate import replaced_text
 from ..errors import InputFormatError
 from ..provenance import Provenance
 from .base import InputBatch
@@ -34,10 +41,15 @@ from .vcf_source import VcfHeader
 INFO_ESCAPES: Final = {"%": "%25", ";": "%3B", "=": "%3D", ",": "%2C", ":": "%3A",
                        " ": "%20", "\t": "%09", "\n": "%0A", "\r": "%0D"}
 _ESCAPE: Final = str.maketrans(INFO_ESCAPES)
+logger = logging.getLogger(__name__)
+#: INFO keys with this prefix are varidex's: an earlier annotation's are dropped.
+PREFIX: Final = "gnomad_"
 _ID: Final = re.compile(r"^##(INFO|FORMAT|FILTER|contig)=<ID=([^,>]+)")
 _INFO_KEYS: Final = re.compile(r"(?:^|;)([^;=]+)")
 #: Records whose output text is built and written at a time (bounds the memory it takes).
 WRITE_SLICE: Final = 20_000
+#: The eight fixed columns every VCF record has.
+FIXED_COLUMNS: Final = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 _NOT_DECLARED: Final = ("Used in the input but not declared in its header; declared by "
                         "varidex as the VCF specification assumes")
 
@@ -49,6 +61,21 @@ def escape_info(text: str) -> str:
     ('AC0%3BRF', 'a%3Db%2C%20c%25')
     """
     return text.translate(_ESCAPE)
+
+
+def chrom_line(columns: str) -> str:
+    r"""The output's ``#CHROM`` line for the input's: the records are written with at least
+    the eight fixed columns (an input VCF may stop after ALT), so the line names them all.
+
+    >>> chrom_line("#CHROM\tPOS\tID\tREF\tALT").split("\t")
+    ['#CHROM', 'POS', 'ID', 'REF', 'ALT', 'QUAL', 'FILTER', 'INFO']
+    >>> chrom_line("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1").count("\t")
+    9
+    """
+    names = columns.split("\t")
+    if len(names) >= len(FIXED_COLUMNS):
+        return columns
+    return "\t".join([*names, *FIXED_COLUMNS[len(names):]])
 
 
 _BASES: Final = {
@@ -160,6 +187,7 @@ class VcfWriter:
                                            "FORMAT": set()}
         self.records_read = 0
         self.records_written = 0
+        self._dropped: set[str] = set()  # INFO keys of an earlier annotation
 
     def __enter__(self) -> VcfWriter:
         return self
@@ -212,14 +240,21 @@ class VcfWriter:
 
     def _lines(self, records: list[list[str]], additions: list[str],
                keep: np.ndarray | None) -> list[str]:
-        wanted = set(self._columns or ())
         lines: list[str] = []
+        dropped = self._dropped
         for k, cols in enumerate(records):
             if keep is not None and not keep[k]:
                 continue
             info = cols[7]
-            if "gnomad_" in info:  # annotated before: this run's values replace the old
-                info = ";".join(i for i in info.split(";") if i.split("=", 1)[0] not in wanted)
+            if PREFIX in info:  # annotated before: every earlier gnomad_* field goes
+                kept = []
+                for item in info.split(";"):
+                    key = item.split("=", 1)[0]
+                    if key.startswith(PREFIX):
+                        dropped.add(key)
+                    else:
+                        kept.append(item)
+                info = ";".join(kept)
             if info in ("", "."):
                 info = additions[k][1:] or "."
             else:
@@ -279,13 +314,21 @@ class VcfWriter:
         out: list[str] = []
         if not meta or not meta[0].startswith("##fileformat="):
             out.append("##fileformat=VCFv4.2")
+        dropped = self._dropped
         for line in meta:
             m = _ID.match(line)
-            if m and m.group(1) == "INFO" and m.group(2) in ours:
-                continue  # replaced below by this run's definition
+            if m and m.group(1) == "INFO" and m.group(2).startswith(PREFIX):
+                dropped.add(m.group(2))
+                continue  # an earlier annotation's: this run's definitions are below
+            if line.startswith("##varidex="):
+                continue  # the earlier annotation's provenance: replaced below
             out.append(line)
+        if dropped:
+            logger.info("%s: re-annotation: dropped the %d gnomad_* INFO fields of an "
+                        "earlier annotation: %s", self.header.path or "input", len(dropped),
+                        replaced_text(sorted(dropped), ours))
         seen = self._seen
-        seen["INFO"] -= ours
+        seen["INFO"] = {k for k in seen["INFO"] if not k.startswith(PREFIX)}
         for name in sorted(seen["FILTER"] - declared["FILTER"]):
             out.append(f'##FILTER=<ID={name},Description="{_NOT_DECLARED}">')
         for name in sorted(seen["INFO"] - declared["INFO"]):
@@ -300,5 +343,5 @@ class VcfWriter:
             out.append(f'##INFO=<ID={c},Number=A,Type={self._types[c]},'
                        f'Description="{describe(c, release)}">')
         out.append(self.provenance.vcf_line())
-        out.append(self.header.columns)
+        out.append(chrom_line(self.header.columns))
         return out

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from varidex.gnomad.annotate import LookupResult, result_frame
+from varidex.gnomad.annotate import LookupResult, earlier_columns, result_frame
 from varidex.gnomad.combine import AnyAnnotator, open_annotator
 from varidex.gnomad.errors import ConfigError
 from varidex.gnomad.frames import variant_columns
@@ -150,11 +150,12 @@ class GnomADLoader:
         return [self._frequency(result, i, rows[i]) for i in range(len(rows))]
 
     def annotate_dataframe(self, df: pd.DataFrame, show_progress: bool = True) -> pd.DataFrame:
-        """A copy of ``df`` with ``gnomad_*`` columns; every row kept, in order."""
+        """A copy of ``df`` with ``gnomad_*`` columns; every row kept, in order. The
+        ``gnomad_*`` columns of an earlier annotation are dropped first."""
         chrom, pos, ref, alt = variant_columns(df)
         result = self._annotator.lookup(chrom, pos, ref, alt, show_progress=show_progress)
         added = result_frame(result, release=self.release, index=df.index)
-        out: pd.DataFrame = df.copy()
+        out: pd.DataFrame = df.drop(columns=earlier_columns(df.columns))
         for col in added.columns:
             out[col] = added[col]
         return out
