@@ -64,6 +64,10 @@ def test_from_dict_reads_a_config_section() -> None:
     ({"max_credible_af": 0.001, "prevalence": 0.002, "inheritance": "dominant",
       "allelic_heterogeneity": 1, "penetrance": 1}, "either max_credible_af or prevalence"),
     ({"penetrance": 0}, "penetrance must be above 0"),
+    ({"prevalence": 0, "allelic_heterogeneity": 0.1, "penetrance": 0.5,
+      "inheritance": "dominant"}, "prevalence must be above 0"),  # BS1 met by any FAF > 0
+    ({"prevalence": "1/500", "allelic_heterogeneity": 0, "penetrance": 0.5,
+      "inheritance": "dominant"}, "allelic_heterogeneity must be above 0"),
     ({"penetrance": 0.5}, "given without prevalence"),
     ({"bs2_min_homozygotes": -1}, "whole number, 0 or more"),
     ({"bs2_min_homozygotes": 1.5}, "bs2_min_homozygotes: 1.5 is not a whole number"),

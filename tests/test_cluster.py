@@ -197,6 +197,25 @@ def test_facade_and_cli_take_a_scheduler(ready: object, tmp_path: Path) -> None:
     assert a.read_bytes() == b.read_bytes()
 
 
+def test_a_relative_gnomad_dir_means_this_process_folder_on_the_workers(
+        ready: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Found by a tester: a relative --gnomad-dir went to the workers as it was, and each
+    # resolved it from its own working directory (another release there: wrong values,
+    # exit 0). The workers of this cluster started in another folder than tmp_path.
+    import shutil
+
+    shutil.copytree(RELEASE, tmp_path / "gnomad")
+    monkeypatch.chdir(tmp_path)
+    queries = generated_queries(2_000, seed=12)
+    rows = list(queries.itertuples(index=False, name=None))
+    with GnomADLoader("gnomad", version="r2.1.1", scheduler=ready) as on_cluster, \
+            GnomADLoader(RELEASE, version="r2.1.1", max_workers=1) as local:
+        assert all(Path(p).is_absolute() for p in on_cluster._annotator.files.paths.values())
+        got = on_cluster.lookup_variants_batch(rows, show_progress=False)
+        assert got == local.lookup_variants_batch(rows, show_progress=False)
+    assert sum(f is not None for f in got) > 500
+
+
 def test_workers_read_remote_files_and_fetch_their_own_indexes(  # type: ignore[no-untyped-def]
         ready: object, worker_cache: Path, range_server, index_cache: Path) -> None:
     url = f"{range_server.url}/r2.1.1-exomes/"

@@ -28,6 +28,20 @@ def _write(tmp_path: Path, text: str, name: str = "varidex.yaml") -> Path:
     return path
 
 
+def test_config_dir_may_be_a_url(tmp_path: Path) -> None:
+    # Found by a tester: a URL was joined to the config file's folder as a relative path.
+    cfg = load_config(_write(tmp_path, """
+gnomad:
+  exomes:
+    dir: "https://storage.googleapis.com/gcp-public-data--gnomad/release/2.1.1/vcf/exomes"
+    version: r2.1.1
+  genomes: {dir: "s3://gnomad-public-us-east-1/release/2.1.1/vcf/genomes", version: r2.1.1}
+"""))
+    assert cfg.datasets["exomes"].dir == ("https://storage.googleapis.com/gcp-public-data--"
+                                          "gnomad/release/2.1.1/vcf/exomes")
+    assert cfg.datasets["genomes"].dir == "s3://gnomad-public-us-east-1/release/2.1.1/vcf/genomes"
+
+
 def test_load_config_resolves_relative_dirs(tmp_path: Path) -> None:
     cfg = load_config(_write(tmp_path, """
 gnomad:

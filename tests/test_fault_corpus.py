@@ -364,3 +364,39 @@ def test_bad_gnomad_file(case: str, fresh_release, tmp_path: Path,  # type: igno
     assert len(err) == 1, err
     assert re.search(message, err[0]), err[0]
     assert _leftovers(tmp_path) == []
+
+
+def test_parquet_with_a_missing_nullable_position(gnomad_root: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # Found by a tester: a nullable Int64 position holding <NA> gave a raw traceback.
+    src = tmp_path / "in.parquet"
+    pd.DataFrame({"chrom": ["1", "1"], "pos": pd.array([55505647, None], dtype="Int64"),
+                  "ref": ["G", "G"], "alt": ["T", "T"]}).to_parquet(src)
+    code = _run([str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(tmp_path / "out.tsv")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err == ["error: " + str(src) + ": position <NA> in row 2 is not a 1-based "
+                   "chromosome position (a whole number from 1 to 2,147,483,647)"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_index_reports_bad_files_indexes_the_rest_and_writes_nothing_else(
+        fresh_release, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    # Found by a tester: `varidex index` on a folder with a junk .vcf.bgz wrote a stray
+    # FILE.vcf.bgz.gz (htslib compressing it) and stopped before the good files.
+    folder = fresh_release("r2.1.1-exomes")
+    for index in [*folder.glob("*.csi"), *folder.glob("*.tbi"), *folder.glob("*.vdx")]:
+        index.unlink()
+    junk = folder / "gnomad.exomes.r2.1.1.sites.21.vcf.bgz"
+    junk.write_text("<html>404</html>\n")
+    before = sorted(p.name for p in folder.iterdir())
+    assert main(["index", str(folder)]) == 1
+    err = capsys.readouterr().err
+    good = sorted(p.name for p in folder.glob("*.vcf.bgz") if p != junk)
+    assert len(good) >= 2
+    assert f"1 of {len(good) + 1} file(s) in" in err
+    assert "sites.21.vcf.bgz: not bgzip-compressed (plain text, or an error page" in err
+    after = sorted(p.name for p in folder.iterdir())
+    assert sorted(set(after) - set(before)) == sorted(
+        f"{name}{suffix}" for name in good for suffix in (".csi", ".vdx"))

@@ -105,9 +105,11 @@ class FrequencyThresholds:
                      "max_credible_af", "prevalence", "allelic_heterogeneity",
                      "genetic_heterogeneity"):
             _fraction(name, getattr(self, name))
-        if self.penetrance is not None and not 0.0 < self.penetrance <= 1.0:
-            msg = f"penetrance must be above 0 and at most 1, not {self.penetrance}"
-            raise ThresholdError(msg)
+        for name in ("penetrance", "prevalence", "allelic_heterogeneity"):
+            value = getattr(self, name)  # 0 would make every observed allele "too common"
+            if value is not None and not 0.0 < value <= 1.0:
+                msg = f"{name} must be above 0 and at most 1, not {value}"
+                raise ThresholdError(msg)
         for name in ("ba1_min_an", "pm2_min_an", "bs2_min_homozygotes", "bs2_min_hemizygotes",
                      "bs2_min_heterozygotes"):
             value = getattr(self, name)

@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from .errors import ConfigError
 from .filtering import FilterThresholds
+from .remote import is_remote
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class DatasetConfig:
     """One gnomAD dataset: its folder, release (None: detect) and whether to use it."""
 
     name: str
-    dir: Path
+    dir: str | Path  # a folder, or an https://, s3:// or gs:// prefix
     version: str | None = None
     enabled: bool = True
 
@@ -154,9 +155,11 @@ def _datasets(section: Any, path: Path) -> dict[str, DatasetConfig]:
         if version is not None and not isinstance(version, (str, int, float)):
             msg = f"{where}.version: a release such as r2.1.1 or v4.1, not {version!r}"
             raise ConfigError(msg, path=path)
-        directory = Path(folder).expanduser()
-        if not directory.is_absolute():
-            directory = path.parent / directory
+        directory: str | Path = folder.strip()
+        if not is_remote(folder.strip()):  # a URL stays a URL
+            directory = Path(folder).expanduser()
+            if not directory.is_absolute():
+                directory = path.parent / directory
         out[name] = DatasetConfig(name, directory, None if version is None else str(version),
                                   enabled)
     return out

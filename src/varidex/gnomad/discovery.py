@@ -74,7 +74,11 @@ def read_header(path: Path) -> HeaderInfo:
         raise GnomADFileError(msg)
     with path.open("rb") as probe:
         head = probe.read(18)
-    if head[:2] == b"\x1f\x8b" and not (head[3] & 4 and head[12:14] == b"BC"):
+    if head[:2] != b"\x1f\x8b":
+        msg = (f"{path}: not bgzip-compressed (plain text, or an error page saved in place of "
+               "the file?); download it again, or compress a plain VCF with `bgzip`")
+        raise GnomADFileError(msg)
+    if not (head[3] & 4 and head[12:14] == b"BC"):
         msg = (f"{path}: gzip-compressed but not bgzip (block gzip), so it cannot be indexed "
                f"or searched; recompress it: `zcat {path} | bgzip > NEW && mv NEW {path}`")
         raise GnomADFileError(msg)
@@ -195,14 +199,23 @@ def index_folder(directory: str | Path, *, force: bool = False) -> list[tuple[Pa
     if not data:
         msg = f"no .vcf.bgz or .vcf.gz files in {folder}"
         raise GnomADError(msg)
-    written = []
+    written: list[tuple[Path, Path]] = []
+    failed: list[str] = []
     for path in data:
-        csi = Path(str(path) + ".csi")
-        if force or not csi.exists() or index_min_shift(csi) > FINE_MIN_SHIFT:
-            written.append((path, build_index(path)))
-        if force or not _block_index_fresh(path):
-            written.append((path, build_block_index(path)))
-            logger.info("wrote block index %s.vdx", path)
+        try:
+            read_header(path)  # bgzip, complete, a VCF: checked before htslib touches it
+            csi = Path(str(path) + ".csi")
+            if force or not csi.exists() or index_min_shift(csi) > FINE_MIN_SHIFT:
+                written.append((path, build_index(path)))
+            if force or not _block_index_fresh(path):
+                written.append((path, build_block_index(path)))
+                logger.info("wrote block index %s.vdx", path)
+        except GnomADFileError as exc:  # the next files are still indexed
+            failed.append(str(exc))
+    if failed:
+        msg = (f"{len(failed)} of {len(data)} file(s) in {folder} could not be indexed (the "
+               f"others were): " + " | ".join(failed))
+        raise GnomADFileError(msg)
     return written
 
 
@@ -230,7 +243,8 @@ def discover(directory: str | Path, *, version: str | None, dataset: str,
     """
     if is_remote(directory):
         return discover_remote(str(directory), version=version, dataset=dataset)
-    folder = Path(directory).expanduser()
+    # Absolute: workers (a Dask cluster's run elsewhere) must open these very files.
+    folder = Path(directory).expanduser().absolute()
     if not folder.is_dir():
         msg = f"gnomAD folder {folder} does not exist or is not a directory"
         raise GnomADError(msg)

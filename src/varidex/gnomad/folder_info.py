@@ -16,6 +16,7 @@ from .contigs import contig_rank, normalize_chrom
 from .discovery import find_index, index_contigs, index_min_shift, read_header
 from .errors import GnomADError, VaridexError
 from .releases import detect_release
+from .remote import is_remote
 
 
 @dataclass
@@ -74,6 +75,11 @@ class FolderInfo:
 
 def describe_folder(directory: str | Path) -> FolderInfo:
     """Describe the gnomAD files of ``directory`` (see the module docstring)."""
+    if is_remote(directory):
+        msg = (f"{directory}: varidex info lists a local folder; remote files are found by "
+               "their release's names, not listed: `varidex annotate --gnomad-dir "
+               f"{directory} --version ...` checks each one it reads")
+        raise GnomADError(msg)
     folder = Path(directory).expanduser()
     if not folder.is_dir():
         msg = f"gnomAD folder {folder} does not exist or is not a directory"

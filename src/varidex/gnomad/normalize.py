@@ -88,7 +88,7 @@ def _text(values: Column) -> tuple[np.ndarray, pd.Series]:
 
 def _positions(pos: Column) -> np.ndarray:
     series = pd.Series(pos)
-    if series.dtype.kind in "iu":
+    if series.dtype.kind in "iu" and not series.hasnans:  # nullable Int64 may hold <NA>
         values = series.to_numpy(dtype=np.int64).copy()
         bad = (values < 1) | (values > MAX_POSITION)
     else:

@@ -20,7 +20,7 @@ class Reference:
     """A FASTA whose contigs are addressed by canonical chromosome names."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser().absolute()  # workers open it too
         try:
             self._fasta = pysam.FastaFile(str(self.path))
         except (OSError, ValueError) as exc:
