@@ -173,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     ann.add_argument("-o", "--output", default="-",
                      help="output .tsv, .csv, .vcf or .parquet (by suffix; .gz after .tsv, "
                           ".csv or .vcf = bgzip, and a tabix index for .vcf.gz); - = stdout "
-                          "(TSV unless --output-format)")
+                          "(TSV unless --output-format). Written to a temporary file and "
+                          "renamed when complete; a file the run reads is refused")
     _add_format_options(ann)
     ann.add_argument("--no-auto-index", action="store_true",
                      help="fail on a missing index instead of writing one beside the file")
@@ -345,7 +346,9 @@ def _add_store_parser(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     build.add_argument("--chromosomes", default=None,
                        help="comma list of chromosomes to convert (default: every one found)")
     build.add_argument("-o", "--output", required=True, help="the store folder to write")
-    build.add_argument("--force", action="store_true", help="replace an existing store")
+    build.add_argument("--force", action="store_true",
+                       help="replace an existing store (only a store: never a folder "
+                            "without store.json, nor the gnomAD folder)")
     build.add_argument("--no-auto-index", action="store_true",
                        help="fail on a missing index instead of writing one beside the file")
     build.add_argument("--workers", type=_positive, default=None,
