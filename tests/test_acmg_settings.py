@@ -68,6 +68,9 @@ def test_from_dict_reads_a_config_section() -> None:
       "inheritance": "dominant"}, "prevalence must be above 0"),  # BS1 met by any FAF > 0
     ({"prevalence": "1/500", "allelic_heterogeneity": 0, "penetrance": 0.5,
       "inheritance": "dominant"}, "allelic_heterogeneity must be above 0"),
+    ({"prevalence": "1/500", "allelic_heterogeneity": 0.1, "penetrance": 0.5,
+      "genetic_heterogeneity": 0, "inheritance": "dominant"},
+     "genetic_heterogeneity must be above 0"),
     ({"penetrance": 0.5}, "given without prevalence"),
     ({"bs2_min_homozygotes": -1}, "whole number, 0 or more"),
     ({"bs2_min_homozygotes": 1.5}, "bs2_min_homozygotes: 1.5 is not a whole number"),

@@ -210,3 +210,22 @@ def test_filter_summary_counts_vcf_records(gnomad_root: Path, tmp_path: Path,
     # 18 records: 15 pass; 55505732 (AF 0.93) fails; the two chromosome-2 records (no_data)
     # have no verdict.
     assert "3 left out by --filter (2 could not be assessed)" in err
+
+
+def test_filter_from_a_store_without_its_fields_is_refused(
+        gnomad_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Found by a tester: with a store built with --fields af,ac,grpmax, populations [afr]
+    # left every found variant unassessed and --filter wrote a header only, exit 0.
+    store = tmp_path / "store"
+    assert main(["store", "build", "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(store), "--fields", "af,ac,grpmax", "-q", "--workers", "1"]) == 0
+    cfg = _write(tmp_path, "filter:\n  max_af: 0.01\n  min_ac: 1\n  populations: [afr, nfe]\n")
+    out = tmp_path / "out.tsv"
+    src = tmp_path / "panel.csv"
+    src.write_text(PANEL)
+    code = main(["annotate", str(src), "--store", str(store), "--config", str(cfg),
+                 "--filter", "-o", str(out), "-q"])
+    assert code == 1
+    assert ("the filter thresholds read the gnomAD fields af_afr, af_nfe, which this store was "
+            "built without") in capsys.readouterr().err
+    assert not out.exists()

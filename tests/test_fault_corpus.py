@@ -234,6 +234,10 @@ def _zip(path: Path) -> None:
 CONTAINERS = {
     "zipped download": (_zip, r"genome\.zip: is a ZIP archive .*unzip it"),
     "empty file": (lambda p: p.write_bytes(b""), r"genome\.zip: is empty: nothing to annotate"),
+    "empty gzip": (lambda p: p.write_bytes(gzip.compress(b"")),
+                   r"genome\.zip: is empty: nothing to annotate"),
+    "blank lines": (lambda p: p.write_bytes(b"\n\r\n  \n"),
+                    r"genome\.zip: is empty: nothing to annotate"),
     "bzip2": (lambda p: p.write_bytes(__import__("bz2").compress(_23ANDME_HEAD.encode())),
               r"genome\.zip: is bzip2-compressed, not a variants file: decompress it"),
 }

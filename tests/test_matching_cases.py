@@ -247,3 +247,19 @@ def test_grch37_vcf_with_its_contig_lengths_is_annotated(gnomad_root: Path) -> N
     first = out.iloc[0]
     assert (first["position"], first["gnomad_status"], first["gnomad_af"]) == (
         55505651, "found", 0.0100399)
+
+
+def test_contig_line_with_id_after_length_is_checked_too(
+        gnomad_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Found by a tester: `##contig=<length=156040895,ID=X>` (GRCh38's X) passed the guard,
+    # which read only lines starting `<ID=`.
+    from varidex.gnomad.cli import main
+
+    src = tmp_path / "in.vcf"
+    src.write_text("##fileformat=VCFv4.2\n##contig=<length=156040895,ID=X>\n"
+                   "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                   "X\t69902557\t.\tG\tT\t.\t.\t.\n")
+    assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(tmp_path / "out.tsv"), "-q"]) == 1
+    assert "the header declares contig X with length 156040895, which is GRCh38's" in (
+        capsys.readouterr().err)

@@ -148,3 +148,58 @@ def test_store_build_force_replaces_only_a_store(
     assert _build(gnomad, store) == 0
     assert _build(gnomad, store) == 0  # a store is replaced with --force
     assert (store / "store.json").exists()
+
+
+def test_every_file_a_run_reads_is_refused_as_output(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Found by a third tester: a store's starts file and store.json, the reference's .fai,
+    # the --config file and the BA1 exception list could be overwritten by -o.
+    import shutil
+
+    generated = Path(__file__).parent / "data" / "generated"
+    gnomad = tmp_path / "g"
+    shutil.copytree(generated / "r2.1.1-exomes", gnomad)
+    for name in ("r2.1.1-exomes.masked-ref.fa.gz", "r2.1.1-exomes.masked-ref.fa.gz.fai",
+                 "r2.1.1-exomes.masked-ref.fa.gz.gzi"):
+        shutil.copy(generated / name, tmp_path / name)
+    queries = str(generated / "queries-r2.1.1.1000.csv")
+    store = tmp_path / "store"
+    assert main(["store", "build", "--gnomad-dir", str(gnomad), "-o", str(store), "-q",
+                 "--workers", "1"]) == 0
+    config = tmp_path / "c.yaml"
+    config.write_text(f"gnomad:\n  exomes: {{dir: {gnomad}}}\n")
+    exceptions = tmp_path / "b.tsv"
+    shutil.copy(Path(__file__).parents[1] / "src" / "varidex" / "acmg" / "data"
+                / "ba1_exceptions.tsv", exceptions)
+    fasta = tmp_path / "r2.1.1-exomes.masked-ref.fa.gz"
+    cases = [
+        (["--store", str(store)], store / "store.json", "a file of the store"),
+        (["--store", str(store)], next(store.glob("*.starts.parquet")), "a file of the store"),
+        (["--gnomad-dir", str(gnomad), "--reference", str(fasta)], Path(f"{fasta}.fai"),
+         "an index of the reference FASTA"),
+        (["--config", str(config)], config, "the --config file"),
+        (["--gnomad-dir", str(gnomad), "--acmg", "--ba1-exceptions", str(exceptions)],
+         exceptions, "the BA1 exception list"),
+    ]
+    for options, target, what in cases:
+        before = target.read_bytes()
+        code = main(["annotate", queries, *options, "-o", str(target), "--output-format",
+                     "tsv", "-q", "--workers", "1"])
+        assert code == 1, target
+        assert f"{target}: is {what} " in capsys.readouterr().err
+        assert target.read_bytes() == before
+
+
+def test_store_build_through_a_symlink_keeps_the_link(
+        fresh_release, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    gnomad = fresh_release("r2.1.1-exomes")
+    real = tmp_path / "real-store"
+    assert _build(gnomad, real) == 0
+    link = tmp_path / "store"
+    link.symlink_to(real)
+    (real / "store.json").write_text((real / "store.json").read_text().replace(
+        '"build_seconds"', '"build_seconds_old"'))  # marks the old build
+    assert _build(gnomad, link) == 0
+    assert link.is_symlink()
+    assert link.resolve() == real.resolve()
+    assert '"build_seconds"' in (real / "store.json").read_text()  # rebuilt where it points

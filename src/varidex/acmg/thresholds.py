@@ -105,7 +105,8 @@ class FrequencyThresholds:
                      "max_credible_af", "prevalence", "allelic_heterogeneity",
                      "genetic_heterogeneity"):
             _fraction(name, getattr(self, name))
-        for name in ("penetrance", "prevalence", "allelic_heterogeneity"):
+        for name in ("penetrance", "prevalence", "allelic_heterogeneity",
+                     "genetic_heterogeneity"):
             value = getattr(self, name)  # 0 would make every observed allele "too common"
             if value is not None and not 0.0 < value <= 1.0:
                 msg = f"{name} must be above 0 and at most 1, not {value}"

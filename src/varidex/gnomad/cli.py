@@ -401,6 +401,17 @@ def _show_progress(args: argparse.Namespace) -> bool:
     return progress_wanted(args.quiet, sys.stderr)
 
 
+def _run_files(args: argparse.Namespace,
+               acmg: tuple[FrequencyThresholds, Ba1ExceptionList] | None) -> dict[str, str]:
+    """Files the run reads besides the input and gnomAD's (an -o naming one is refused)."""
+    files = {}
+    if getattr(args, "config", None):
+        files[str(args.config)] = "the --config file"
+    if acmg is not None and acmg[0].ba1_exceptions:
+        files[str(acmg[0].ba1_exceptions)] = "the BA1 exception list"
+    return files
+
+
 def _check_acmg_fields(annotator: AnyAnnotator, store: str | None) -> None:
     """--acmg with a store built with fewer fields than the criteria read is an error (the
     evidence would change silently)."""
@@ -435,7 +446,7 @@ def _run_annotate(args: argparse.Namespace) -> int:
                                 keep_passing=args.keep_passing,
                                 genotype_build=args.genotype_build, strict=args.strict,
                                 transform=transform,
-                                transform_prefix="acmg_")
+                                transform_prefix="acmg_", reads_also=_run_files(args, acmg))
     finally:
         annotator.close()
     print(summary.line(), file=sys.stderr)

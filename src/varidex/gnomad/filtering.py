@@ -37,6 +37,19 @@ class FilterThresholds:
     min_ac: int | None = None
     populations: tuple[str, ...] = ()
 
+    def fields(self) -> tuple[str, ...]:
+        """The canonical fields the thresholds read.
+
+        >>> FilterThresholds(max_af=0.01, min_ac=1, populations=("afr",)).fields()
+        ('af_afr', 'ac')
+        """
+        out: list[str] = []
+        if self.max_af is not None:
+            out += [f"af_{p}" for p in self.populations] if self.populations else ["af"]
+        if self.min_ac is not None:
+            out.append("ac")
+        return tuple(out)
+
     def check_groups(self, available: Iterable[str], release: str) -> None:
         """Fail naming the groups the release does not have."""
         have = set(available)

@@ -147,12 +147,14 @@ def check_contigs(annotator: AnyAnnotator, contig_lengths: dict[str, int],
     return frozenset(no_data)
 
 
-def check_output_target(output_path: str, input_path: str, annotator: AnyAnnotator) -> None:
-    """Refuse an output that is a file the run reads: the input, a gnomAD file or store
-    file, an index of one, or the reference (replacing it would destroy it)."""
+def check_output_target(output_path: str, input_path: str, annotator: AnyAnnotator,
+                        reads_also: dict[str, str] | None = None) -> None:
+    """Refuse an output that is a file the run reads: the input, a gnomAD file, an index of
+    one, any file of a store, the reference and its indexes, or ``reads_also`` (path: what
+    it is; the config file, the BA1 exception list): replacing it would destroy it."""
     if output_path == "-" or not os.path.lexists(output_path):
         return
-    reads: dict[str, str] = {}
+    reads: dict[str, str] = dict(reads_also or {})
     if input_path != "-":
         reads.update({input_path: "the input", f"{input_path}.tbi": "the input's index",
                       f"{input_path}.csi": "the input's index"})
@@ -163,8 +165,13 @@ def check_output_target(output_path: str, input_path: str, annotator: AnyAnnotat
             reads[str(path)] = "a gnomAD file"
             for suffix in (".tbi", ".csi", ".vdx"):
                 reads[f"{path}{suffix}"] = "the index of a gnomAD file"
+        store = getattr(part, "store", None)
+        if store is not None:  # every file of the store folder
+            reads.update({str(p): "a file of the store" for p in Path(store.path).iterdir()})
         if part.reference is not None:
             reads[str(part.reference.path)] = "the reference FASTA"
+            for suffix in (".fai", ".gzi"):
+                reads[f"{part.reference.path}{suffix}"] = "an index of the reference FASTA"
     for path, what in reads.items():
         try:
             same = Path(output_path).samefile(path)
@@ -384,7 +391,8 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
                   keep_passing: bool = False,
                   genotype_build: str | None = None, strict: bool = False,
                   transform: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
-                  transform_prefix: str | None = None) -> RunSummary:
+                  transform_prefix: str | None = None,
+                  reads_also: dict[str, str] | None = None) -> RunSummary:
     """Annotate ``input_path`` into ``output_path`` (``-`` for stdin/stdout), in batches.
 
     Formats come from ``input_format``/``output_format_`` or the names (see
@@ -406,7 +414,7 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
     if input_path != "-" and Path(input_path).is_dir():
         msg = "is a directory, not a variants file"
         raise InputFormatError(msg, path=input_path)
-    check_output_target(output_path, input_path, annotator)
+    check_output_target(output_path, input_path, annotator, reads_also)
     in_kind = formats.input_format(input_path, input_format)
     out_kind = formats.output_format(output_path, output_format_)
     if keep_passing and thresholds is None:
@@ -414,8 +422,20 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
         raise ConfigError(msg)
     if thresholds is not None:
         thresholds.check_groups(_groups(annotator), annotator.release_key)
+        stored = getattr(annotator, "columns", None)  # a store's (it may hold fewer)
+        lacking = [f for f in thresholds.fields() if stored is not None and f not in stored]
+        if lacking:
+            msg = (f"the filter thresholds read the gnomAD fields {', '.join(lacking)}, which "
+                   "this store was built without (--fields); rebuild it with them, or "
+                   "annotate from the gnomAD files")
+            raise ConfigError(msg)
     provenance = Provenance.of(annotator, command)
     if in_kind in GENOTYPE_FORMATS:
+        if transform is not None:
+            msg = (f"the ACMG evidence (--acmg) is given for variants (VCF, CSV, TSV, "
+                   f"Parquet), not for a {in_kind} genotype file; annotate without --acmg, "
+                   "or list the alleles of interest as variants")
+            raise ConfigError(msg)
         return _annotate_genotype_file(
             annotator, input_path, output_path, in_kind, out_kind, provenance=provenance,
             show_progress=show_progress, batch_rows=batch_rows, thresholds=thresholds,

@@ -128,7 +128,7 @@ _CONTAINERS: Final = (
 def _refuse_unreadable(head: bytes, path: str, raw: int | None = None) -> None:
     """An empty input, or one in a container varidex does not open, is an error that says
     what the file is and what to do."""
-    if raw == 0 or (raw is None and not head):
+    if raw == 0 or not head.strip():  # nothing, blank lines, or an empty .gz
         msg = ("is empty: nothing to annotate; give a VCF, CSV, TSV, Parquet or genotype "
                "file with a header and records")
         raise InputFormatError(msg, path=path)

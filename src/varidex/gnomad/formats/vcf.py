@@ -20,7 +20,22 @@ from ..errors import InputFormatError
 from ..keys import MAX_POSITION
 from .stdin import stdin_text
 
-_CONTIG = re.compile(r"^##contig=<ID=([^,>]+)(?:,.*?length=(\d+))?")
+_CONTIG_ID = re.compile(r"^##contig=<(?:[^>]*?,)?ID=([^,>]+)")
+_CONTIG_LENGTH = re.compile(r"^##contig=<(?:[^>]*?,)?length=(\d+)")
+
+
+def contig_length(line: str) -> tuple[str, int] | None:
+    """The ID and length a ``##contig`` line declares (keys in any order), or None.
+
+    >>> contig_length("##contig=<length=156040895,ID=X,assembly=GRCh38>")
+    ('X', 156040895)
+    >>> contig_length("##contig=<ID=chr1,length=248956422>"), contig_length("##contig=<ID=Un>")
+    (('chr1', 248956422), None)
+    """
+    name, length = _CONTIG_ID.match(line), _CONTIG_LENGTH.match(line)
+    if name is None or length is None:
+        return None
+    return name.group(1), int(length.group(1))
 VCF_COLUMNS = ("chromosome", "position", "id", "ref_allele", "alt_allele", "qual", "filter")
 
 
@@ -52,9 +67,9 @@ def iter_vcf(path: str, *, batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
         for line in handle:
             if line.startswith("##"):
                 header_lines += 1
-                m = _CONTIG.match(line)
-                if m and m.group(2):
-                    contig_lengths[m.group(1)] = int(m.group(2))
+                declared = contig_length(line)
+                if declared is not None:
+                    contig_lengths[declared[0]] = declared[1]
                 continue
             if line.startswith("#CHROM"):
                 header_lines += 1

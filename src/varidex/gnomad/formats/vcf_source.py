@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import InputFormatError
 from .base import InputBatch
-from .vcf import _CONTIG, VCF_COLUMNS, _check_records, _frame, _open_text
+from .vcf import VCF_COLUMNS, _check_records, _frame, _open_text, contig_length
 
 
 @dataclass
@@ -50,9 +50,9 @@ class VcfSource:
             for line in self._handle:
                 if line.startswith("##"):
                     meta.append(line.rstrip("\r\n"))
-                    m = _CONTIG.match(line)
-                    if m and m.group(2):
-                        lengths[m.group(1)] = int(m.group(2))
+                    declared = contig_length(line)
+                    if declared is not None:
+                        lengths[declared[0]] = declared[1]
                     continue
                 if line.startswith("#CHROM"):
                     columns = line.rstrip("\r\n")

@@ -111,6 +111,8 @@ def build_store(gnomad_dir: str | Path, output: str | Path, *, version: str | No
     release's); ``chromosomes``: canonical names (default: every one found)."""
     started = time.perf_counter()
     target = Path(output).expanduser()
+    if target.is_symlink():  # rebuild the store the link points to; keep the link
+        target = target.resolve()
     if is_remote(gnomad_dir):
         msg = (f"{gnomad_dir}: a store is built from local files (each is read whole); "
                "download the release first (e.g. `gsutil -m cp` or `aws s3 cp`)")
