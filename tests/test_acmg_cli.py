@@ -211,3 +211,27 @@ def test_acmg_with_a_genotype_file_is_refused(gnomad_root: Path, tmp_path: Path,
     assert code == 1
     assert "the ACMG evidence (--acmg) is given for variants" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_acmg_with_vcf_output_is_refused(gnomad_root: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # Found by a tester: VCF output silently left the evidence out (exit 0).
+    out = tmp_path / "demo.vcf"
+    assert run(gnomad_root, out, "--acmg", "--inheritance", "dominant") == 1
+    assert "the ACMG evidence (--acmg) is written to TSV, CSV or Parquet output" in (
+        capsys.readouterr().err)
+    assert not out.exists()
+
+
+def test_computed_faf_prints_without_float_noise(gnomad_root: Path, tmp_path: Path) -> None:
+    # Found by a tester: r2.0.1 has no FAF field, and the computed one printed as
+    # 0.001982240000000003 (Hail's 1e-6 steps added in binary floating point).
+    src = tmp_path / "in.vcf"
+    src.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                   "1\t905606\t.\tG\tC\t.\t.\t.\n")
+    out = tmp_path / "out.tsv"
+    assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / "r2.0.1-exomes"),
+                 "-o", str(out), "-q", "--workers", "1", "--acmg"]) == 0
+    row = pd.read_csv(out, sep="\t", dtype=str).iloc[0]
+    assert (row["acmg_faf95"], row["acmg_faf99"], row["acmg_faf95_group"],
+            row["acmg_faf_source"]) == ("0.00198224", "0.00176566", "eas", "computed")

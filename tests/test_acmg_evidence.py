@@ -191,8 +191,10 @@ def test_faf_is_computed_where_the_release_has_none(gnomad_root: Path) -> None:
     r = evaluate_frequency_evidence(frame, FrequencyThresholds(max_credible_af=0.001)).iloc[0]
     assert r["acmg_faf_source"] == "computed"
     assert r["acmg_faf95_group"] == "eas"
-    assert r["acmg_faf95"] == filtering_af(int(r["gnomad_ac_eas"]), int(r["gnomad_an_eas"]))
-    assert f"{r['acmg_faf95']:.6g}" == "0.00198224"
+    computed = filtering_af(int(r["gnomad_ac_eas"]), int(r["gnomad_an_eas"]))
+    assert r["acmg_faf95"] == round(computed, 8)  # Hail's value less its float noise
+    assert abs(r["acmg_faf95"] - computed) < 1e-15
+    assert repr(float(r["acmg_faf95"])) == "0.00198224"
     assert r["acmg_bs1"] == "met"
     assert r["acmg_bs1_reason"] == ("grpmax FAF95 0.00198224 (eas), computed from AC/AN > "
                                     "maximum credible AF 0.001 (given)")

@@ -281,6 +281,10 @@ def _faf(get: _Columns, groups: Sequence[str], n: int
                 best_group = g if f95 > 0 else best_group
             best99 = f99 if best99 is None else max(best99, f99)
         if best95 is not None:
+            # Hail's steps lie on a 1e-8 grid; rounding to it drops only float noise
+            # (0.001982240000000003 -> 0.00198224), so values print as gnomAD's do.
+            best95 = round(best95, 8)
+            best99 = None if best99 is None else round(best99, 8)
             faf95[i], faf99[i], source[i] = best95, best99, COMPUTED
             group[i] = best_group if best95 > 0 else None
     return faf95, group, faf99, source
