@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import subprocess
+import urllib.parse
 from pathlib import Path
 
 import pandas as pd
@@ -213,14 +216,38 @@ def test_acmg_with_a_genotype_file_is_refused(gnomad_root: Path, tmp_path: Path,
     assert not out.exists()
 
 
-def test_acmg_with_vcf_output_is_refused(gnomad_root: Path, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
-    # Found by a tester: VCF output silently left the evidence out (exit 0).
-    out = tmp_path / "demo.vcf"
-    assert run(gnomad_root, out, "--acmg", "--inheritance", "dominant") == 1
-    assert "the ACMG evidence (--acmg) is written to TSV, CSV or Parquet output" in (
-        capsys.readouterr().err)
-    assert not out.exists()
+@pytest.mark.skipif(shutil.which("bcftools") is None, reason="bcftools is not installed")
+def test_acmg_evidence_in_vcf_output_equals_the_tsv(gnomad_root: Path, tmp_path: Path) -> None:
+    # Found by a tester: VCF output silently left the evidence out (exit 0). The acmg_*
+    # columns are Number=A INFO fields, declared, escaped, and equal to the TSV's.
+    options = ["--acmg", "--inheritance", "dominant", "--prevalence", "1/500",
+               "--allelic-heterogeneity", "0.1", "--penetrance", "0.5"]
+    vcf, tsv = tmp_path / "demo.vcf.gz", tmp_path / "demo.tsv"
+    assert run(gnomad_root, vcf, *options) == 0
+    assert run(gnomad_root, tsv, *options) == 0
+    fields = ["acmg_ba1", "acmg_bs1", "acmg_bs1_value", "acmg_pm2_supporting", "acmg_review",
+              "acmg_bs1_reason"]
+    query = subprocess.run(["bcftools", "query", "-f",
+                            "%ID\t" + "\t".join(f"%INFO/{f}" for f in fields) + "\n",
+                            str(vcf)], capture_output=True, text=True, check=True)
+    assert query.stderr == ""
+    got = [line.split("\t") for line in query.stdout.splitlines()]
+    table = pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)
+    expected = table[fields].replace("", ".").to_numpy().tolist()
+    assert [g[1:-1] for g in got] == [e[:-1] for e in expected]
+    assert [urllib.parse.unquote(g[-1]) for g in got] == [e[-1] for e in expected]
+    rs = got[0]
+    assert rs[:4] == ["rs11591147", "not_met", "met", "0.0144002"]
+    header = subprocess.run(["bcftools", "view", "-h", str(vcf)], capture_output=True,
+                            text=True, check=True)
+    assert header.stderr == ""
+    assert ('##INFO=<ID=acmg_bs1,Number=A,Type=String,Description="ACMG/AMP BS1 (ClinGen '
+            'SVI): met, not_met or not_applicable">') in header.stdout
+    assert "##INFO=<ID=acmg_bs1_value,Number=A,Type=Float," in header.stdout
+    again = tmp_path / "again.vcf"  # re-annotated without --acmg: no evidence is left
+    assert main(["annotate", str(vcf), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(again), "-q", "--workers", "1"]) == 0
+    assert not re.search(r"ID=acmg_|[\t;]acmg_\w*=", again.read_text())
 
 
 def test_computed_faf_prints_without_float_noise(gnomad_root: Path, tmp_path: Path) -> None:

@@ -417,11 +417,6 @@ def annotate_file(annotator: AnyAnnotator, input_path: str, output_path: str, *,
     check_output_target(output_path, input_path, annotator, reads_also)
     in_kind = formats.input_format(input_path, input_format)
     out_kind = formats.output_format(output_path, output_format_)
-    if transform is not None and out_kind == "vcf":
-        msg = ("the ACMG evidence (--acmg) is written to TSV, CSV or Parquet output (its "
-               "reasons are sentences, one per criterion); VCF output would leave it out: "
-               "write .tsv, .csv or .parquet, or annotate the VCF without --acmg")
-        raise ConfigError(msg)
     if keep_passing and thresholds is None:
         msg = "--filter needs filter thresholds (max_af, min_ac) in the --config file"
         raise ConfigError(msg)

@@ -42,8 +42,9 @@ INFO_ESCAPES: Final = {"%": "%25", ";": "%3B", "=": "%3D", ",": "%2C", ":": "%3A
                        " ": "%20", "\t": "%09", "\n": "%0A", "\r": "%0D"}
 _ESCAPE: Final = str.maketrans(INFO_ESCAPES)
 logger = logging.getLogger(__name__)
-#: INFO keys with this prefix are varidex's: an earlier annotation's are dropped.
-PREFIX: Final = "gnomad_"
+#: INFO keys with these prefixes are varidex's (gnomAD values, ACMG evidence): an earlier
+#: annotation's are dropped.
+PREFIXES: Final = ("gnomad_", "acmg_")
 _ID: Final = re.compile(r"^##(INFO|FORMAT|FILTER|contig)=<ID=([^,>]+)")
 _INFO_KEYS: Final = re.compile(r"(?:^|;)([^;=]+)")
 #: Records whose output text is built and written at a time (bounds the memory it takes).
@@ -106,14 +107,49 @@ _BASES: Final = {
 }
 
 
+#: Descriptions of the ACMG evidence fields (``--acmg``), by suffix.
+_ACMG_PARTS: Final = {
+    "": "met, not_met or not_applicable",
+    "_value": "the value the criterion used",
+    "_group": "the genetic-ancestry group of that value",
+    "_threshold": "the threshold it was compared with",
+    "_reason": "one-line reason (percent-encoded)",
+}
+_ACMG_OTHERS: Final = {
+    "acmg_faf95": "grpmax filtering allele frequency (95% confidence) used",
+    "acmg_faf95_group": "its genetic-ancestry group",
+    "acmg_faf99": "grpmax filtering allele frequency (99% confidence)",
+    "acmg_faf_source": "gnomAD (from the release) or computed (from AC and AN)",
+    "acmg_review": "criteria a person should review (semicolon-separated, percent-encoded)",
+}
+
+
+def _describe_acmg(column: str) -> str:
+    """The ``Description`` of an ACMG evidence INFO field.
+
+    >>> _describe_acmg("acmg_pm2_supporting_reason")
+    'ACMG/AMP PM2_Supporting (ClinGen SVI): one-line reason (percent-encoded)'
+    """
+    if column in _ACMG_OTHERS:
+        return f"ACMG/AMP population evidence: {_ACMG_OTHERS[column]}"
+    for suffix in ("_value", "_group", "_threshold", "_reason", ""):
+        for name in ("ba1", "bs1", "bs2", "pm2_supporting"):
+            if column == f"acmg_{name}{suffix}":
+                label = "PM2_Supporting" if name == "pm2_supporting" else name.upper()
+                return f"ACMG/AMP {label} (ClinGen SVI): {_ACMG_PARTS[suffix]}"
+    return f"ACMG/AMP population evidence: {column.removeprefix('acmg_')}"
+
+
 def describe(column: str, release: str) -> str:
-    """The ``Description`` of a gnomAD INFO field.
+    """The ``Description`` of a gnomAD INFO field (or an ACMG evidence field).
 
     >>> describe("gnomad_af_nfe", "r2.1.1/exomes")
     'gnomAD r2.1.1/exomes: allele frequency (a fraction), genetic-ancestry group nfe'
     >>> describe("gnomad_genomes_ac", "r2.1.1/exomes+genomes")
     'gnomAD r2.1.1 genomes: allele count'
     """
+    if column.startswith("acmg_"):
+        return _describe_acmg(column)
     name = column.removeprefix("gnomad_")
     source = f"gnomAD {release}"
     for ds in ("exomes", "genomes", "joint"):
@@ -215,7 +251,7 @@ class VcfWriter:
         records = batch.records
         if self._columns is None:
             self._columns = [c for c in frame.columns
-                             if str(c).startswith("gnomad_") and c != "gnomad_release"]
+                             if str(c).startswith(PREFIXES) and c != "gnomad_release"]
             self._types = {c: _vcf_type(frame[c]) for c in self._columns}
         self._note_undeclared(frame, records)
         n = len(records)
@@ -246,11 +282,11 @@ class VcfWriter:
             if keep is not None and not keep[k]:
                 continue
             info = cols[7]
-            if PREFIX in info:  # annotated before: every earlier gnomad_* field goes
+            if "gnomad_" in info or "acmg_" in info:  # annotated before: its fields go
                 kept = []
                 for item in info.split(";"):
                     key = item.split("=", 1)[0]
-                    if key.startswith(PREFIX):
+                    if key.startswith(PREFIXES):
                         dropped.add(key)
                     else:
                         kept.append(item)
@@ -317,18 +353,18 @@ class VcfWriter:
         dropped = self._dropped
         for line in meta:
             m = _ID.match(line)
-            if m and m.group(1) == "INFO" and m.group(2).startswith(PREFIX):
+            if m and m.group(1) == "INFO" and m.group(2).startswith(PREFIXES):
                 dropped.add(m.group(2))
                 continue  # an earlier annotation's: this run's definitions are below
             if line.startswith("##varidex="):
                 continue  # the earlier annotation's provenance: replaced below
             out.append(line)
         if dropped:
-            logger.info("%s: re-annotation: dropped the %d gnomad_* INFO fields of an "
+            logger.info("%s: re-annotation: dropped the %d gnomad_*/acmg_* INFO fields of an "
                         "earlier annotation: %s", self.header.path or "input", len(dropped),
                         replaced_text(sorted(dropped), ours))
         seen = self._seen
-        seen["INFO"] = {k for k in seen["INFO"] if not k.startswith(PREFIX)}
+        seen["INFO"] = {k for k in seen["INFO"] if not k.startswith(PREFIXES)}
         for name in sorted(seen["FILTER"] - declared["FILTER"]):
             out.append(f'##FILTER=<ID={name},Description="{_NOT_DECLARED}">')
         for name in sorted(seen["INFO"] - declared["INFO"]):
