@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ -/'
 
-$(STAMP): pyproject.toml setup.py src/varidex/gnomad/_scan.c
+$(STAMP): pyproject.toml setup.py src/varidex/gnomad/_scan.c src/varidex/gnomad/formats/_text.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

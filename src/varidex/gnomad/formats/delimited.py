@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
 import signal
@@ -23,6 +22,7 @@ from ..errors import InputFormatError, OutputError
 from ..frames import CANONICAL_COLUMNS, find_columns
 from ..keys import MAX_POSITION
 from ..variant_ids import expand_ids, id_column
+from .arrow_text import table_text
 from .stdin import stdin_bytes
 
 logger = logging.getLogger(__name__)
@@ -309,21 +309,13 @@ def _arrow_csv(frame: pd.DataFrame, *, sep: str, header: bool) -> bytes | None:
 
 def _arrow_table_csv(table: Any, *, sep: str, header: bool,
                      names: list[str] | None = None) -> bytes | None:
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
     names = names if names is not None else [str(c) for c in table.column_names]
     if any(sep in n or '"' in n or "\n" in n for n in names):
         return None
-    sink = io.BytesIO()
-    if header:
-        sink.write((sep.join(names) + "\n").encode())
-    try:
-        pcsv.write_csv(table, sink, write_options=pcsv.WriteOptions(
-            include_header=False, delimiter=sep, quoting_style="none"))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    body = table_text(table, sep)
+    if body is None:
         return None
-    return sink.getvalue()
+    return (sep.join(names) + "\n").encode() + body if header else body
 
 
 def _mode_for(target: Path) -> int:
