@@ -23,6 +23,7 @@ from ..frames import CANONICAL_COLUMNS, find_columns
 from ..keys import MAX_POSITION
 from ..variant_ids import expand_ids, id_column
 from .arrow_text import table_text
+from .bgzf import BgzfWriter
 from .stdin import stdin_bytes
 
 logger = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ class AtomicOutput:
             self._tmp = Path(tmp)
             _release_signals(held)
             if path.endswith((".gz", ".bgz")):
-                self.handle = pysam.BGZFile(tmp, "wb", None)  # bgzip: gzip and tabix read it
+                self.handle = BgzfWriter(self._tmp.open("wb"))  # gzip and tabix read it
             else:
                 self.handle = self._tmp.open("wb")
         except BaseException:
@@ -198,7 +199,7 @@ class AtomicOutput:
         self.index_vcf = False  # a stream cannot be indexed
         try:
             if path.endswith((".gz", ".bgz")):
-                self.handle = pysam.BGZFile(path, "wb", None)
+                self.handle = BgzfWriter(Path(path).open("wb"))  # noqa: SIM115 (closed in __exit__)
             else:
                 self.handle = Path(path).open("wb")  # noqa: SIM115 (closed in __exit__)
         except OSError as exc:
@@ -286,6 +287,20 @@ class AtomicOutput:
         except OSError as exc:
             msg = f"cannot write ({exc.strerror or exc}); is the disk full?"
             raise OutputError(msg, path=self.path) from exc
+
+    def write_blocks(self, blocks: bytes) -> None:
+        """Append BGZF blocks compressed elsewhere (a ``.gz`` output only)."""
+        assert isinstance(self.handle, BgzfWriter)
+        try:
+            self.handle.write_blocks(blocks)
+        except OSError as exc:
+            msg = f"cannot write ({exc.strerror or exc}); is the disk full?"
+            raise OutputError(msg, path=self.path) from exc
+
+    @property
+    def bgzipped(self) -> bool:
+        """Whether the output is written as BGZF (a ``.gz``/``.bgz`` file, not stdout)."""
+        return isinstance(self.handle, BgzfWriter)
 
     def write_frame(self, frame: pd.DataFrame, *, sep: str, header: bool) -> None:
         """Append ``frame`` as CSV/TSV: through Arrow's C++ writer (fast), or pandas when a

@@ -33,6 +33,7 @@ from ..annotate import replaced_text
 from ..errors import InputFormatError
 from ..provenance import Provenance
 from .base import InputBatch
+from .bgzf import BgzfWriter
 from .delimited import AtomicOutput
 from .vcf_source import VcfHeader
 
@@ -214,9 +215,14 @@ class VcfWriter:
         self.provenance = provenance
         self._out = AtomicOutput(path, index_vcf=True)
         folder = None if path == "-" else Path(path).parent
-        # Closed in __exit__: it lives across write() calls.
-        self._body: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - see above
+        # Closed in __exit__: it lives across write() calls. The header comes first but is
+        # known only at the end (contigs, filters and INFO keys to declare), so the records
+        # wait in a temporary file: for a .gz output already as BGZF blocks, compressed
+        # while the next batches are looked up, and appended after the header's blocks.
+        self._body_file: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - see above
             dir=folder, prefix=".varidex-body-")
+        self._body: IO[bytes] | BgzfWriter = (
+            BgzfWriter(self._body_file) if self._out.bgzipped else self._body_file)
         self._columns: list[str] | None = None
         self._types: dict[str, str] = {}
         self._seen: dict[str, set[str]] = {"contig": set(), "FILTER": set(), "INFO": set(),
@@ -231,16 +237,20 @@ class VcfWriter:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
+            if isinstance(self._body, BgzfWriter):
+                self._body.close(eof=False, close_raw=False)
             if exc_type is None:
                 self._out.write_bytes(("\n".join(self._header_lines()) + "\n").encode())
-                self._body.seek(0)
-                while chunk := self._body.read(1 << 22):
-                    self._out.write_bytes(chunk)
+                self._body_file.seek(0)
+                append = (self._out.write_blocks if isinstance(self._body, BgzfWriter)
+                          else self._out.write_bytes)
+                while chunk := self._body_file.read(1 << 22):
+                    append(chunk)
         except BaseException as err:
-            self._body.close()
+            self._body_file.close()
             self._out.__exit__(type(err), err, err.__traceback__)
             raise
-        self._body.close()
+        self._body_file.close()
         self._out.__exit__(exc_type, exc, tb)
 
     def write(self, frame: pd.DataFrame, batch: InputBatch | None = None, *,
