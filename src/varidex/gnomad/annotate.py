@@ -24,6 +24,7 @@ from .contigs import REFSEQ_BUILD, contig_rank, normalize_chrom
 from .discovery import ReleaseFiles, discover
 from .engine import (
     DEFAULT_CHUNK_SIZE,
+    ChunkResult,
     ChunkTask,
     gap_for_index,
     plan_block_chunks,
@@ -32,8 +33,8 @@ from .engine import (
 )
 from .errors import BuildMismatchError
 from .fields import FieldSpec, column_kind, new_column
-from .keys import NO_DATA, STATUSES
-from .normalize import Batch, Column, normalize_batch
+from .keys import NO_DATA, STATUS_CODE, STATUSES
+from .normalize import LOOKED_UP, Batch, Column, normalize_batch
 from .parallel import Executor, ProcessExecutor, SerialExecutor, resolve_workers
 from .reference import Reference
 from .variant_ids import ID_COLUMNS
@@ -55,7 +56,8 @@ class LookupResult:
 
     ``data`` holds typed columns (float64 with NaN, int64, or object for text) and
     ``missing`` the mask of int columns; :attr:`values` gives the same as object arrays with
-    None for missing values.
+    None for missing values. ``codes``, when given, are the statuses as int8 indices into
+    :data:`~varidex.gnomad.keys.STATUSES` (``status`` is their text).
     """
 
     columns: tuple[str, ...]
@@ -63,6 +65,23 @@ class LookupResult:
     data: dict[str, np.ndarray]
     missing: dict[str, np.ndarray | None]
     seconds: float = 0.0
+    codes: np.ndarray | None = None
+
+    @classmethod
+    def from_codes(cls, columns: tuple[str, ...], codes: np.ndarray,
+                   data: dict[str, np.ndarray], missing: dict[str, np.ndarray | None],
+                   seconds: float = 0.0) -> LookupResult:
+        """A result whose statuses are given as int8 indices into ``STATUSES``."""
+        return cls(columns, STATUS_TEXT[codes], data, missing, seconds, codes)
+
+    def status_codes(self) -> np.ndarray:
+        """The statuses as int8 indices into ``STATUSES`` (-1 for a text not among them)."""
+        if self.codes is not None:
+            return self.codes
+        out = np.full(len(self.status), -1, dtype=np.int8)
+        for code, text in enumerate(STATUSES):
+            out[self.status == text] = code
+        return out
 
     @classmethod
     def from_objects(cls, columns: tuple[str, ...], status: np.ndarray,
@@ -98,15 +117,56 @@ class LookupResult:
         return out
 
     def counts(self) -> dict[str, int]:
-        c = Counter(self.status.tolist())
-        return {s: c.get(s, 0) for s in STATUSES}
+        if self.codes is None:
+            c = Counter(self.status.tolist())
+            return {s: c.get(s, 0) for s in STATUSES}
+        n = np.bincount(self.codes[self.codes >= 0], minlength=len(STATUSES))
+        return {s: int(n[i]) for i, s in enumerate(STATUSES)}
+
+
+#: The text of each status code; None for -1 (a row given no status).
+STATUS_TEXT = np.array([*STATUSES, None], dtype=object)
+
+
+def place_results(columns: tuple[str, ...], kinds: tuple[str, ...], codes: np.ndarray,
+                  results: list[ChunkResult]
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
+    """The typed columns of a batch from its chunk results (in any order), and their
+    status codes set in ``codes``: the results are put in row order and each column is
+    placed with one numpy step (none at all when the results cover every row in order)."""
+    n = len(codes)
+    results = sorted((r for r in results if len(r.rows)), key=lambda r: int(r.rows[0]))
+    data: dict[str, np.ndarray] = {}
+    missing: dict[str, np.ndarray | None] = {}
+    if not results:
+        for name, kind in zip(columns, kinds, strict=True):
+            data[name], missing[name] = new_column(kind, n)
+        return data, missing
+    rows = np.concatenate([r.rows for r in results])
+    codes[rows] = np.concatenate([r.status for r in results])
+    every = len(rows) == n and int(rows[0]) == 0 and bool(np.all(np.diff(rows) == 1))
+    for c, (name, kind) in enumerate(zip(columns, kinds, strict=True)):
+        values = np.concatenate([r.data[c] for r in results])
+        mask = None if kind != "int" else np.concatenate(
+            [np.zeros(len(r.rows), dtype=bool) if r.missing[c] is None else r.missing[c]
+             for r in results])
+        if every:
+            blank, _ = new_column(kind, 0)
+            data[name], missing[name] = values.astype(blank.dtype, copy=False), mask
+            continue
+        data[name], missing[name] = new_column(kind, n)
+        data[name][rows] = values
+        target = missing[name]
+        if target is not None and mask is not None:
+            target[rows] = mask
+    return data, missing
 
 
 @dataclass
 class Planned:
     """Variants normalized and cut into chunk tasks (see :meth:`Annotator.plan`)."""
 
-    status: np.ndarray  # object: the skip or no_data status of each row, None if looked up
+    codes: np.ndarray  # int8: the skip or no_data status of each row, -1 if looked up
     tasks: list[ChunkTask]
     started: float
 
@@ -206,46 +266,37 @@ class Annotator:
         tasks. Reads no gnomAD record, so it can run (in a thread) while :meth:`run` works
         on an earlier batch."""
         started = time.perf_counter()
-        status = np.empty(len(chrom), dtype=object)
-        tasks = self._plan(chrom, pos, ref, alt, status, self.spec, no_data_chroms)
-        return Planned(status, tasks, started)
+        codes = np.full(len(chrom), LOOKED_UP, dtype=np.int8)
+        tasks = self._plan(chrom, pos, ref, alt, codes, self.spec, no_data_chroms)
+        return Planned(codes, tasks, started)
 
     def run(self, planned: Planned, *, show_progress: bool = False,
             progress: Any = None) -> LookupResult:
         """The second half of :meth:`lookup`: run the chunk tasks, place their results."""
-        n = len(planned.status)
+        n = len(planned.codes)
         spec = self.spec
-        status, tasks = planned.status, planned.tasks
-        data: dict[str, np.ndarray] = {}
-        missing: dict[str, np.ndarray | None] = {}
-        for name, kind in zip(spec.columns, spec.column_kinds, strict=True):
-            data[name], missing[name] = new_column(kind, n)
+        codes, tasks = planned.codes, planned.tasks
         colocated = mismatched = 0
         total = sum(len(t.pos) for t in tasks)
         executor = self._executor(n)
         workers = 1 if isinstance(executor, SerialExecutor) else self.workers
         unit = max(200, min(20_000, total // (8 * workers) or 1))
-        codes = np.array(STATUSES, dtype=object)
         hide = None if show_progress and progress is None else True
+        results: list[ChunkResult] = []
         with tqdm(total=total, unit=" variants", unit_scale=True, disable=hide, delay=0.5,
                   dynamic_ncols=True, desc="gnomAD lookup") as own:
             bar = own if progress is None else progress
             for res in executor.run(iter(tasks), unit_queries=unit):
-                # Place the chunk's columns by row number: one numpy step per column.
-                status[res.rows] = codes[res.status]
-                for c, name in enumerate(spec.columns):
-                    data[name][res.rows] = res.data[c]
-                    mask = missing[name]
-                    if mask is not None:
-                        mask[res.rows] = res.missing[c]
+                results.append(res)
                 self.totals["records_read"] += res.records_read
                 self.totals["duplicate_gnomad_keys"] += res.duplicates
                 colocated += res.colocated
                 mismatched += res.ref_mismatch
                 bar.update(len(res.rows))
         self._check_build(colocated, mismatched)
-        result = LookupResult(spec.columns, status, data, missing,
-                              time.perf_counter() - planned.started)
+        data, missing = place_results(spec.columns, spec.column_kinds, codes, results)
+        result = LookupResult.from_codes(spec.columns, codes, data, missing,
+                                         time.perf_counter() - planned.started)
         for s, k in result.counts().items():
             self.totals[s] += k
         self.totals["looked_up"] += n
@@ -266,28 +317,37 @@ class Annotator:
             raise BuildMismatchError(msg)
 
     def _plan(self, chrom: Column, pos: Column, ref: Column, alt: Column,
-              status: np.ndarray, spec: FieldSpec,
+              codes: np.ndarray, spec: FieldSpec,
               no_data_chroms: frozenset[str]) -> list[ChunkTask]:
-        batch, groups = self._prepare(chrom, pos, ref, alt, status, no_data_chroms)
+        batch, groups = self._prepare(chrom, pos, ref, alt, codes, no_data_chroms)
         tasks: list[ChunkTask] = []
         for canon, rows in groups:
             tasks.extend(self._chunk_tasks(canon, rows, batch, spec))
         return tasks
 
     def _prepare(self, chrom: Column, pos: Column, ref: Column, alt: Column,
-                 status: np.ndarray, no_data_chroms: frozenset[str]
+                 codes: np.ndarray, no_data_chroms: frozenset[str]
                  ) -> tuple[Batch, list[tuple[str, np.ndarray]]]:
-        """Normalize the queries, set skip and ``no_data`` statuses, left-align indels
-        (with a reference); return the batch and the rows to look up per chromosome."""
+        """Normalize the queries, set skip and ``no_data`` status codes (int8 indices into
+        ``STATUSES``, -1 where looked up), left-align indels (with a reference); return the
+        batch and the rows to look up per chromosome."""
         build = self.files.release.build
         batch = normalize_batch(chrom, pos, ref, alt, lambda c: self._chrom(c, build))
-        status[:] = batch.status
-        looked_up = batch.status == None  # noqa: E711 - elementwise on an object array
+        codes[:] = batch.codes
+        looked_up = batch.codes == LOOKED_UP
+        # Rows by canonical chromosome: one stable sort of the chromosome codes.
+        names, index = np.unique(batch.chrom_names, return_inverse=True)
+        of_row = index[batch.chrom_codes]
+        rows_up = np.flatnonzero(looked_up)
+        order = rows_up[np.argsort(of_row[rows_up], kind="stable")]
+        bounds = np.flatnonzero(np.diff(of_row[order])) + 1
+        by_canon = {str(names[of_row[part[0]]]): part
+                    for part in np.split(order, bounds) if len(part)}
         groups: list[tuple[str, np.ndarray]] = []
-        for canon in sorted(pd.unique(batch.chrom[looked_up]), key=contig_rank):
-            rows = np.flatnonzero(looked_up & (batch.chrom == canon))
+        for canon in sorted(by_canon, key=contig_rank):
+            rows = by_canon[canon]
             if canon not in self.files.paths or canon in no_data_chroms:
-                status[rows] = NO_DATA
+                codes[rows] = STATUS_CODE[NO_DATA]
                 continue
             if self.reference is not None:
                 for i in rows:

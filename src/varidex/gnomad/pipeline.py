@@ -36,9 +36,9 @@ from .formats.base import InputBatch
 from .formats.consumer import GENOTYPE_FORMATS, iter_genotypes
 from .formats.vcf_source import VcfSource
 from .formats.vcf_writer import VcfWriter
-from .frames import variant_columns, variant_series
+from .frames import variant_series
 from .genotypes import PAIRS, annotate_genotypes, check_build
-from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA
+from .keys import ABSENT, FOUND, FOUND_NON_PASS, NO_DATA, STATUS_CODE, STATUSES
 from .problems import RecordProblems
 from .provenance import Provenance
 
@@ -259,13 +259,28 @@ def annotate_frame(annotator: AnyAnnotator, frame: pd.DataFrame, *,
 
 
 def _absent_indels(frame: pd.DataFrame, result: LookupResult) -> int:
-    absent = result.status == ABSENT
-    if not absent.any():
+    """Absent variants whose REF and ALT (as written in the input) differ in length."""
+    absent = np.flatnonzero(result.status_codes() == STATUS_CODE[ABSENT])
+    if not len(absent):
         return 0
-    _, _, ref, alt = variant_columns(frame[absent])
-    lengths = pd.Series(ref, dtype=object).astype(str).str.len().to_numpy()
-    return int(np.count_nonzero(lengths != pd.Series(alt, dtype=object).astype(str).str.len(
-        ).to_numpy()))
+    _, _, ref, alt = variant_series(frame)
+    return int(np.count_nonzero(_text_lengths(ref, absent) != _text_lengths(alt, absent)))
+
+
+def _text_lengths(values: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The length of ``str()`` of each of ``rows`` of a column (``nan`` for a missing one,
+    as ``astype(str)`` writes it)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values.array, pd.arrays.ArrowStringArray):
+        arrow = values.array.__arrow_array__().take(pa.array(rows))
+        lengths = pc.fill_null(pc.utf8_length(arrow), len(str(np.nan)))
+        out: np.ndarray = np.asarray(lengths.to_numpy(), dtype=np.int64)
+        return out
+    picked = pd.Series(values.to_numpy(dtype=object)[rows], dtype=object)
+    made: np.ndarray = picked.astype(str).str.len().to_numpy(dtype=np.int64)
+    return made
 
 
 def prefetched(items: Iterator[T]) -> Generator[T, None, None]:
@@ -297,15 +312,37 @@ def _arrow_table(frame: pd.DataFrame, result: LookupResult, release: str) -> Any
         return None  # repeated column names, or an earlier annotation's: see with_results
     for name, canonical in added:
         col, mask = result.data[canonical], result.missing[canonical]
-        if mask is not None:
+        if mask is not None and col.dtype == np.int64:
+            columns[name] = _masked_array(pa.int64(), col, mask)
+        elif mask is not None:
             columns[name] = pa.array(col, mask=mask)
         elif col.dtype == object:
             columns[name] = pa.array(col, type=pa.string(), from_pandas=True)
+        elif col.dtype == np.float64:
+            columns[name] = _masked_array(pa.float64(), col, np.isnan(col))
         else:
             columns[name] = pa.array(col, from_pandas=True)
-    columns["gnomad_status"] = pa.array(result.status, type=pa.string())
+    codes = result.codes
+    if codes is not None and (not len(codes) or int(codes.min()) >= 0):
+        columns["gnomad_status"] = pa.array(STATUSES, type=pa.string()).take(
+            pa.array(codes))
+    else:
+        columns["gnomad_status"] = pa.array(result.status, type=pa.string())
     columns["gnomad_release"] = pa.repeat(pa.scalar(release), len(frame))
     return pa.table(columns)
+
+
+def _masked_array(kind: Any, values: np.ndarray, mask: np.ndarray) -> Any:
+    """An Arrow array of a numpy array of fixed-width numbers, null where ``mask``, made
+    from the numpy buffer and a validity bitmap (``pa.array(values, mask=mask)`` is the
+    same array, built much more slowly)."""
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values)
+    nulls = int(np.count_nonzero(mask))
+    validity = (pa.py_buffer(np.packbits(~mask, bitorder="little")) if nulls else None)
+    return pa.Array.from_buffers(kind, len(values), [validity, pa.py_buffer(values)],
+                                 null_count=nulls)
 
 
 @dataclass

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pyarrow as pa
 from tqdm import tqdm
 
 from ..annotate import Annotator, LookupResult
 from ..errors import StoreError
 from ..fields import column_kind, new_column
-from ..keys import STATUSES
-from ..normalize import Column
+from ..normalize import LOOKED_UP, Column
 from ..parallel import resolve_workers
 from ..reference import Reference
 from .reader import DEFAULT_CACHE_BYTES, Store, open_store
@@ -71,34 +71,41 @@ class StoreAnnotator(Annotator):
         store = self._store
         n = len(chrom)
         columns = store.columns
-        status = np.empty(n, dtype=object)
-        data: dict[str, np.ndarray] = {}
-        missing: dict[str, np.ndarray | None] = {}
-        for name in columns:
-            data[name], missing[name] = new_column(column_kind(name), n)
-        batch, groups = self._prepare(chrom, pos, ref, alt, status, no_data_chroms)
-        codes = np.array(STATUSES, dtype=object)
+        codes = np.full(n, LOOKED_UP, dtype=np.int8)
+        batch, groups = self._prepare(chrom, pos, ref, alt, codes, no_data_chroms)
         colocated = mismatched = 0
+        found: list[np.ndarray] = []  # input rows of the store rows in tables
+        tables: list[pa.Table] = []
         hide = None if show_progress and progress is None else True
         with tqdm(total=sum(len(r) for _, r in groups), unit=" variants", unit_scale=True,
                   disable=hide, delay=0.5, dynamic_ncols=True, desc="gnomAD lookup") as own:
             bar = own if progress is None else progress
             for canon, rows in groups:
                 answer = store.lookup(canon, batch.pos[rows], batch.ref[rows], batch.alt[rows])
-                status[rows] = codes[answer.status]
-                at = rows[answer.found]
-                for c, name in enumerate(columns):
-                    data[name][at] = answer.data[c]
-                    mask = missing[name]
-                    found_mask = answer.missing[c]
-                    if mask is not None and found_mask is not None:
-                        mask[at] = found_mask
+                codes[rows] = answer.status
+                if answer.table is not None:
+                    found.append(rows[answer.found])
+                    tables.append(answer.table)
                 self.totals["duplicate_gnomad_keys"] += answer.duplicates
                 colocated += answer.colocated
                 mismatched += answer.ref_mismatch
                 bar.update(len(rows))
         self._check_build(colocated, mismatched)
-        result = LookupResult(columns, status, data, missing, time.perf_counter() - started)
+        # Every chromosome's values decoded at once, and placed with one step per column.
+        data: dict[str, np.ndarray] = {}
+        missing: dict[str, np.ndarray | None] = {}
+        for name in columns:
+            data[name], missing[name] = new_column(column_kind(name), n)
+        if tables:
+            at = np.concatenate(found)
+            values, masks = store.decode(pa.concat_tables(tables, promote_options="none"))
+            for name, col, col_mask in zip(columns, values, masks, strict=True):
+                data[name][at] = col
+                mask = missing[name]
+                if mask is not None and col_mask is not None:
+                    mask[at] = col_mask
+        result = LookupResult.from_codes(columns, codes, data, missing,
+                                         time.perf_counter() - started)
         for s, k in result.counts().items():
             self.totals[s] += k
         self.totals["looked_up"] += n

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from ..discovery import ReleaseFiles
 from ..errors import StoreError
-from ..fields import column_kind, new_column
+from ..fields import column_kind
 from ..keys import ABSENT, FOUND, FOUND_NON_PASS, STATUS_CODE
 from ..releases import GnomADRelease
 from .codes import LONG, LONG_BASE, first_bytes, pack
@@ -47,20 +47,18 @@ _NOT_IN_STORE = -2  # code of a long query allele the store does not hold
 
 @dataclass
 class ChromAnswer:
-    """What a store says about one chromosome's queries: a status for each, and the values
-    of those found (``found``: their indices among the queries)."""
+    """What a store says about one chromosome's queries: a status for each, and the rows
+    of those found (``found``: their indices among the queries), as read (see
+    :meth:`Store.decode`)."""
 
     status: np.ndarray                 # int8 codes into keys.STATUSES, one per query
     found: np.ndarray                  # indices of the queries found
-    data: list[np.ndarray]             # per column, for the found: float64 NaN, int64, object
-    missing: list[np.ndarray | None]   # int columns: True where missing
+    table: pa.Table | None             # the store rows of the found, in ``found`` order
     duplicates: int
     colocated: int
     ref_mismatch: int
 
 
-#: Columns, missing masks, duplicate counts, bytes: rows of a row group, decoded.
-_Decoded = tuple[list[np.ndarray], list[np.ndarray | None], np.ndarray, int]
 #: A row group holding fewer than 1/SPARSE_SHARE matched rows is not cached: a few
 #: queries spread over a genome then keep little memory.
 SPARSE_SHARE = 16
@@ -126,14 +124,31 @@ class Store:
         found = np.flatnonzero(hit >= 0)
         found = found[np.argsort(hit[found], kind="stable")]  # in store order
         rows = hit[found]
-        data, missing, dups = self._values(chrom, keys, rows)
-        distinct = np.ones(len(rows), dtype=bool)  # a store row found by several queries
-        distinct[1:] = rows[1:] != rows[:-1]      # counts its duplicates once
-        passed = np.isin(data[self.columns.index("filters")], ("PASS", "."))
         status = np.full(n, STATUS_CODE[ABSENT], dtype=np.int8)
-        status[found] = np.where(passed, STATUS_CODE[FOUND], STATUS_CODE[FOUND_NON_PASS])
-        return ChromAnswer(status, found, data, missing, int(dups[distinct].sum()),
-                           int(colocated.sum()), int(mismatch.sum()))
+        taken, duplicates = None, 0
+        if len(rows):
+            taken = self._take(chrom, keys, rows)
+            dups = _numpy(taken.column("duplicates"))
+            distinct = np.ones(len(rows), dtype=bool)  # a store row found by several queries
+            distinct[1:] = rows[1:] != rows[:-1]      # counts its duplicates once
+            duplicates = int(dups[distinct].sum())
+            passed = _numpy(pc.is_in(pc.cast(taken.column("filters"), pa.string()),
+                                     value_set=pa.array(["PASS", "."])))
+            status[found] = np.where(passed, STATUS_CODE[FOUND], STATUS_CODE[FOUND_NON_PASS])
+        return ChromAnswer(status, found, taken, duplicates, int(colocated.sum()),
+                           int(mismatch.sum()))
+
+    def decode(self, table: pa.Table) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """The value columns of rows taken from the store (:attr:`ChromAnswer.table`, or
+        several of them concatenated) typed as the VCF path types them: float64 with NaN,
+        int64 with a missing mask, or objects (str or None)."""
+        data: list[np.ndarray] = []
+        masks: list[np.ndarray | None] = []
+        for name in self.columns:
+            values, mask = _decode(table.column(name), column_kind(name))
+            data.append(values)
+            masks.append(mask)
+        return data, masks
 
     def close(self) -> None:
         self._files.clear()
@@ -205,30 +220,27 @@ class Store:
                                   chosen.column("allele").to_pylist(), strict=True))
         return keys.longs
 
-    def _values(self, chrom: str, keys: _Keys, rows: np.ndarray
-                ) -> tuple[list[np.ndarray], list[np.ndarray | None], np.ndarray]:
-        """Values of sorted store rows (a row may repeat), column by column, and their
-        duplicate counts."""
-        kinds = [column_kind(c) for c in self.columns]
-        out = [new_column(k, len(rows)) for k in kinds]
-        dups = np.zeros(len(rows), dtype=np.int64)
+    def _take(self, chrom: str, keys: _Keys, rows: np.ndarray) -> pa.Table:
+        """Sorted store rows (at least one; a row may repeat), as read: one take per row
+        group, the pieces concatenated without copying (decoded later, once per batch)."""
         group = np.searchsorted(keys.group_starts, rows, side="right") - 1
         bounds = np.flatnonzero(np.diff(group)) + 1
-        for part in np.split(np.arange(len(rows)), bounds) if len(rows) else []:
-            g = int(group[part[0]])
-            local = rows[part] - keys.group_starts[g]
+        names = [*self.columns, "duplicates"]
+        pieces: list[list[pa.Array]] = []
+        for start, end in zip([0, *bounds.tolist()], [*bounds.tolist(), len(rows)],
+                              strict=True):
+            g = int(group[start])
+            local = rows[start:end] - keys.group_starts[g]
             size = int(keys.group_starts[g + 1] - keys.group_starts[g])
-            if (chrom, g) not in self._groups and len(part) * SPARSE_SHARE < size:
+            if (chrom, g) not in self._groups and (end - start) * SPARSE_SHARE < size:
                 table = self._read_group(chrom, g)  # a few rows of it: keep nothing
             else:
                 table = self._row_group(chrom, g)
-            data, masks, dup, _ = self._decoded(table.take(pa.array(local)))
-            for (arr, mask), col, col_mask in zip(out, data, masks, strict=True):
-                arr[part] = col
-                if mask is not None and col_mask is not None:
-                    mask[part] = col_mask
-            dups[part] = dup
-        return [o[0] for o in out], [o[1] for o in out], dups
+            index = pa.array(local)
+            pieces.append([_array(table.column(name)).take(index) for name in names])
+        return pa.Table.from_arrays(
+            [pa.chunked_array([piece[c] for piece in pieces]) for c in range(len(names))],
+            names=names)
 
     def _row_group(self, chrom: str, g: int) -> pa.Table:
         """Row group ``g`` as read (not yet decoded), from the cache or into it."""
@@ -253,18 +265,10 @@ class Store:
                    "the store is damaged: rebuild it with `varidex store build`")
             raise StoreError(msg) from exc
 
-    def _decoded(self, table: pa.Table) -> _Decoded:
-        """The columns of ``table`` (rows taken from one row group) typed as the VCF path
-        types them, the duplicate counts, and their size in bytes."""
-        data: list[np.ndarray] = []
-        masks: list[np.ndarray | None] = []
-        size = 0
-        for name in self.columns:
-            values, mask = _decode(table.column(name), column_kind(name))
-            data.append(values)
-            masks.append(mask)
-            size += values.nbytes + (mask.nbytes if mask is not None else 0)
-        return data, masks, _numpy(table.column("duplicates")), size
+def _array(col: pa.ChunkedArray) -> pa.Array:
+    """One array of a column (taking rows from an array is much faster than from a chunked
+    array, above all for dictionary-encoded text)."""
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
 
 
 def _numpy(col: pa.ChunkedArray) -> np.ndarray:
