@@ -14,6 +14,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from ..errors import InputFormatError
@@ -186,6 +187,11 @@ def _arrow_records(path: str, header_lines: int, columns: int, batch_rows: int,
 
 def _arrow_frame(table: pa.Table, path: str, lines_before: int, before: int,
                  contig_lengths: dict[str, int]) -> pd.DataFrame:
+    fast = _clean_arrow_frame(table, before, contig_lengths)
+    if fast is not None:
+        return fast
+    # Something to report or repair (bytes that are not UTF-8, a short record, a bad POS):
+    # the general path, column by column in pandas, gives the message and the line.
     data: dict[str, Any] = {}
     for name, column in zip(VCF_COLUMNS, table.columns, strict=False):
         try:
@@ -199,6 +205,58 @@ def _arrow_frame(table: pa.Table, path: str, lines_before: int, before: int,
     part = pa.table(data).to_pandas()
     _check_records(part, path, lines_before)
     return _frame(part, before, contig_lengths)
+
+
+def _clean_arrow_frame(table: pa.Table, before: int,
+                       contig_lengths: dict[str, int]) -> pd.DataFrame | None:
+    """The frame of a batch with Arrow's compute functions, or None when the batch needs
+    the general path: bytes that are not UTF-8, a carriage return, fewer than 7 columns,
+    an empty REF or ALT, or a POS that is not 1 to 10 ASCII digits within 1..MAX_POSITION.
+    Only batches that pass every check come here, so nothing is stripped, repaired or
+    reported: the frame is the one :func:`_check_records` and :func:`_frame` would give."""
+    if table.num_columns < len(VCF_COLUMNS) or table.num_rows == 0:
+        return None
+    columns: list[pa.Array] = []
+    for column in table.columns[: len(VCF_COLUMNS)]:
+        try:  # validates the UTF-8
+            text = column.combine_chunks().cast(pa.large_string())
+        except pa.ArrowInvalid:
+            return None
+        if pc.any(pc.match_substring(text, "\r")).as_py():
+            return None  # Arrow ends a line at CR, so this is not expected
+        columns.append(text)
+    _chrom, pos, _id, ref, alt, _qual, _filter = columns
+    if pc.min(pc.binary_length(ref)).as_py() == 0 or pc.min(pc.binary_length(alt)).as_py() == 0:
+        return None
+    pos_length = pc.min_max(pc.binary_length(pos)).as_py()
+    if pos_length["min"] < 1 or pos_length["max"] > 10:
+        return None
+    if not pc.all(pc.ascii_is_decimal(pos)).as_py():
+        return None
+    positions = pc.cast(pos, pa.int64())
+    pos_range = pc.min_max(positions).as_py()
+    if pos_range["min"] < 1 or pos_range["max"] > MAX_POSITION:
+        return None
+    n = table.num_rows
+    records = np.arange(before + 1, before + n + 1, dtype=np.int64)
+    commas = pc.count_substring(alt, ",")
+    if pc.max(commas).as_py() == 0:
+        values: list[Any] = [*columns[:1], positions, *columns[2:]]
+        alt_index = np.zeros(n, dtype=np.int64)
+    else:
+        counts = commas.to_numpy().astype(np.int64) + 1
+        source = np.repeat(np.arange(n), counts)
+        first = np.cumsum(counts) - counts  # output row of each record's first ALT
+        rows = pa.array(source)
+        values = [pc.take(column, rows) for column in (*columns[:1], positions, *columns[2:])]
+        values[4] = pc.list_flatten(pc.split_pattern(alt, ","))
+        records = records[source]
+        alt_index = np.arange(len(source), dtype=np.int64) - first[source]
+    frame: pd.DataFrame = pa.table(
+        [*values, pa.array(records), pa.array(alt_index)],
+        names=[*VCF_COLUMNS, "vcf_record", "alt_index"]).to_pandas()
+    frame.attrs["contig_lengths"] = contig_lengths
+    return frame
 
 
 def _column_count_error(path: str, header_lines: int, columns: int) -> InputFormatError:
