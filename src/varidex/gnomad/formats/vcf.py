@@ -209,51 +209,50 @@ def _arrow_frame(table: pa.Table, path: str, lines_before: int, before: int,
 
 def _clean_arrow_frame(table: pa.Table, before: int,
                        contig_lengths: dict[str, int]) -> pd.DataFrame | None:
-    """The frame of a batch with Arrow's compute functions, or None when the batch needs
-    the general path: bytes that are not UTF-8, a carriage return, fewer than 7 columns,
-    an empty REF or ALT, or a POS that is not 1 to 10 ASCII digits within 1..MAX_POSITION.
-    Only batches that pass every check come here, so nothing is stripped, repaired or
-    reported: the frame is the one :func:`_check_records` and :func:`_frame` would give."""
-    if table.num_columns < len(VCF_COLUMNS) or table.num_rows == 0:
+    """The frame of a batch built with Arrow's compute functions, or None when the batch
+    needs the general path: bytes that are not UTF-8, an empty REF or ALT, or a POS that is
+    not 1 to 10 ASCII digits from 1 to MAX_POSITION. Only batches that pass every check
+    are built here, so nothing is repaired or reported, and the frame is the one
+    :func:`_check_records` and :func:`_frame` give. No value holds a carriage return:
+    Arrow's CSV reader ends a line at CR, LF or CRLF, so stripping CRs changes nothing."""
+    n = table.num_rows
+    if n == 0:
         return None
-    columns: list[pa.Array] = []
+    columns: list[pa.ChunkedArray] = []
     for column in table.columns[: len(VCF_COLUMNS)]:
-        try:  # validates the UTF-8
-            text = column.combine_chunks().cast(pa.large_string())
+        try:  # validates the UTF-8; pandas widens the offsets to large_string once, below
+            columns.append(column.cast(pa.string()))
         except pa.ArrowInvalid:
             return None
-        if pc.any(pc.match_substring(text, "\r")).as_py():
-            return None  # Arrow ends a line at CR, so this is not expected
-        columns.append(text)
-    _chrom, pos, _id, ref, alt, _qual, _filter = columns
+    if len(columns) < 5:
+        return None
+    ref, alt, pos = columns[3], columns[4], columns[1]
     if pc.min(pc.binary_length(ref)).as_py() == 0 or pc.min(pc.binary_length(alt)).as_py() == 0:
         return None
-    pos_length = pc.min_max(pc.binary_length(pos)).as_py()
-    if pos_length["min"] < 1 or pos_length["max"] > 10:
+    length = pc.min_max(pc.binary_length(pos)).as_py()
+    if length["min"] < 1 or length["max"] > 10 or not pc.all(pc.ascii_is_decimal(pos)).as_py():
         return None
-    if not pc.all(pc.ascii_is_decimal(pos)).as_py():
+    columns[1] = pc.cast(pos, pa.int64())
+    value = pc.min_max(columns[1]).as_py()
+    if value["min"] < 1 or value["max"] > MAX_POSITION:
         return None
-    positions = pc.cast(pos, pa.int64())
-    pos_range = pc.min_max(positions).as_py()
-    if pos_range["min"] < 1 or pos_range["max"] > MAX_POSITION:
-        return None
-    n = table.num_rows
+    empty = pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), n)])
+    columns += [empty] * (len(VCF_COLUMNS) - len(columns))
     records = np.arange(before + 1, before + n + 1, dtype=np.int64)
+    alt_index = np.zeros(n, dtype=np.int64)
     commas = pc.count_substring(alt, ",")
-    if pc.max(commas).as_py() == 0:
-        values: list[Any] = [*columns[:1], positions, *columns[2:]]
-        alt_index = np.zeros(n, dtype=np.int64)
-    else:
+    if pc.max(commas).as_py() > 0:  # one row per ALT: repeat the record, split its ALTs
         counts = commas.to_numpy().astype(np.int64) + 1
         source = np.repeat(np.arange(n), counts)
         first = np.cumsum(counts) - counts  # output row of each record's first ALT
         rows = pa.array(source)
-        values = [pc.take(column, rows) for column in (*columns[:1], positions, *columns[2:])]
-        values[4] = pc.list_flatten(pc.split_pattern(alt, ","))
+        columns = [pc.take(column, rows) for column in columns]  # in one chunk each
+        columns[4] = pa.chunked_array([pc.list_flatten(pc.split_pattern(alt, ","))
+                                       .combine_chunks()])
         records = records[source]
         alt_index = np.arange(len(source), dtype=np.int64) - first[source]
     frame: pd.DataFrame = pa.table(
-        [*values, pa.array(records), pa.array(alt_index)],
+        [*columns, pa.array(records), pa.array(alt_index)],
         names=[*VCF_COLUMNS, "vcf_record", "alt_index"]).to_pandas()
     frame.attrs["contig_lengths"] = contig_lengths
     return frame
