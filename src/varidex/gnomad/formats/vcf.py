@@ -251,9 +251,13 @@ def _clean_arrow_frame(table: pa.Table, before: int,
                                        .combine_chunks()])
         records = records[source]
         alt_index = np.arange(len(source), dtype=np.int64) - first[source]
-    frame: pd.DataFrame = pa.table(
-        [*columns, pa.array(records), pa.array(alt_index)],
-        names=[*VCF_COLUMNS, "vcf_record", "alt_index"]).to_pandas()
+    positions = columns.pop(1).to_numpy()
+    names = [name for name in VCF_COLUMNS if name != "position"]
+    frame: pd.DataFrame = pa.table(columns, names=names).to_pandas()
+    # one block per column, as the pandas path leaves them (not one 2-D block of int64)
+    frame.insert(1, "position", positions)
+    frame["vcf_record"] = records
+    frame["alt_index"] = alt_index
     frame.attrs["contig_lengths"] = contig_lengths
     return frame
 
