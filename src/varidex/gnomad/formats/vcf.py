@@ -14,6 +14,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from ..errors import InputFormatError
@@ -186,6 +187,11 @@ def _arrow_records(path: str, header_lines: int, columns: int, batch_rows: int,
 
 def _arrow_frame(table: pa.Table, path: str, lines_before: int, before: int,
                  contig_lengths: dict[str, int]) -> pd.DataFrame:
+    fast = _clean_arrow_frame(table, before, contig_lengths)
+    if fast is not None:
+        return fast
+    # Something to report or repair (bytes that are not UTF-8, a short record, a bad POS):
+    # the general path, column by column in pandas, gives the message and the line.
     data: dict[str, Any] = {}
     for name, column in zip(VCF_COLUMNS, table.columns, strict=False):
         try:
@@ -199,6 +205,61 @@ def _arrow_frame(table: pa.Table, path: str, lines_before: int, before: int,
     part = pa.table(data).to_pandas()
     _check_records(part, path, lines_before)
     return _frame(part, before, contig_lengths)
+
+
+def _clean_arrow_frame(table: pa.Table, before: int,
+                       contig_lengths: dict[str, int]) -> pd.DataFrame | None:
+    """The frame of a batch built with Arrow's compute functions, or None when the batch
+    needs the general path: bytes that are not UTF-8, an empty REF or ALT, or a POS that is
+    not 1 to 10 ASCII digits from 1 to MAX_POSITION. Only batches that pass every check
+    are built here, so nothing is repaired or reported, and the frame is the one
+    :func:`_check_records` and :func:`_frame` give. No value holds a carriage return:
+    Arrow's CSV reader ends a line at CR, LF or CRLF, so stripping CRs changes nothing."""
+    n = table.num_rows
+    if n == 0:
+        return None
+    columns: list[pa.ChunkedArray] = []
+    for column in table.columns[: len(VCF_COLUMNS)]:
+        try:  # validates the UTF-8; pandas widens the offsets to large_string once, below
+            columns.append(column.cast(pa.string()))
+        except pa.ArrowInvalid:
+            return None
+    if len(columns) < 5:
+        return None
+    ref, alt, pos = columns[3], columns[4], columns[1]
+    if pc.min(pc.binary_length(ref)).as_py() == 0 or pc.min(pc.binary_length(alt)).as_py() == 0:
+        return None
+    length = pc.min_max(pc.binary_length(pos)).as_py()
+    if length["min"] < 1 or length["max"] > 10 or not pc.all(pc.ascii_is_decimal(pos)).as_py():
+        return None
+    columns[1] = pc.cast(pos, pa.int64())
+    value = pc.min_max(columns[1]).as_py()
+    if value["min"] < 1 or value["max"] > MAX_POSITION:
+        return None
+    empty = pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), n)])
+    columns += [empty] * (len(VCF_COLUMNS) - len(columns))
+    records = np.arange(before + 1, before + n + 1, dtype=np.int64)
+    alt_index = np.zeros(n, dtype=np.int64)
+    commas = pc.count_substring(alt, ",")
+    if pc.max(commas).as_py() > 0:  # one row per ALT: repeat the record, split its ALTs
+        counts = commas.to_numpy().astype(np.int64) + 1
+        source = np.repeat(np.arange(n), counts)
+        first = np.cumsum(counts) - counts  # output row of each record's first ALT
+        rows = pa.array(source)
+        columns = [pc.take(column, rows) for column in columns]  # in one chunk each
+        columns[4] = pa.chunked_array([pc.list_flatten(pc.split_pattern(alt, ","))
+                                       .combine_chunks()])
+        records = records[source]
+        alt_index = np.arange(len(source), dtype=np.int64) - first[source]
+    positions = columns.pop(1).to_numpy()
+    names = [name for name in VCF_COLUMNS if name != "position"]
+    frame: pd.DataFrame = pa.table(columns, names=names).to_pandas()
+    # one block per column, as the pandas path leaves them (not one 2-D block of int64)
+    frame.insert(1, "position", positions)
+    frame["vcf_record"] = records
+    frame["alt_index"] = alt_index
+    frame.attrs["contig_lengths"] = contig_lengths
+    return frame
 
 
 def _column_count_error(path: str, header_lines: int, columns: int) -> InputFormatError:
