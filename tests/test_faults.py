@@ -160,6 +160,37 @@ def test_ctrl_c_leaves_no_output(tmp_path: Path, workers: int) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]
 
 
+# Ctrl-C to the process group at the moment a worker is forked: the 'before' fork hook
+# sends it, so it lands exactly there, every time.
+CTRL_C_AT_FORK = """
+import os, signal
+sent = []
+def before_fork():
+    if not sent:
+        sent.append(1)
+        os.killpg(os.getpgrp(), signal.SIGINT)
+os.register_at_fork(before=before_fork)
+from varidex.gnomad.cli import entry_point
+entry_point()
+"""
+
+
+def test_ctrl_c_while_workers_are_forked_is_not_lost(tmp_path: Path) -> None:
+    """Regression: a Ctrl-C while ``submit`` forked the workers raised KeyboardInterrupt
+    inside logging's fork hooks, where Python drops it: the run went on to the end and
+    wrote its output (exit 0), or a worker printed a traceback."""
+    src = tmp_path / "in.vcf"
+    _big_input(src, 50)
+    proc = subprocess.run(
+        [sys.executable, "-c", CTRL_C_AT_FORK, "annotate", str(src), "--gnomad-dir",
+         str(RELEASE), "-o", str(tmp_path / "out.tsv"), "--workers", "2", "-q"],
+        capture_output=True, text=True, start_new_session=True, timeout=120, check=False)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "error: interrupted; no output was written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]
+
+
 def test_absurd_worker_counts_are_cut_to_four_per_cpu(caplog: pytest.LogCaptureFixture) -> None:
     from varidex.gnomad.parallel import resolve_workers
 

@@ -11,9 +11,11 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Protocol
 
 from .engine import ChunkResult, ChunkTask, close_handles, run_chunks
@@ -33,6 +35,29 @@ def _worker_signals() -> None:
     temporary output) and die quietly on SIGTERM, whatever handlers the parent had."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def _forking() -> Iterator[None]:
+    """Ctrl-C held back while ``submit`` may fork workers.
+
+    Python runs a signal's handler in the main thread at the next bytecode, wherever that
+    is: a Ctrl-C to the process group during the fork raised KeyboardInterrupt inside the
+    fork hooks of ``logging``, where Python prints it and drops it (in the parent: the run
+    went on to the end; in a worker: a traceback before it could ignore SIGINT). While
+    this block runs, SIGINT is only noted (workers forked now inherit that harmless
+    handler until they ignore SIGINT) and raised again once it ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers, and only it gets KeyboardInterrupt
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            signal.raise_signal(signal.SIGINT)
 
 
 def _where(unit: list[ChunkTask]) -> str:
@@ -138,7 +163,9 @@ class ProcessExecutor:
                         exhausted = True
                         break
                     try:
-                        pending[pool.submit(self._fn, unit)] = unit
+                        with _forking():
+                            future = pool.submit(self._fn, unit)
+                        pending[future] = unit
                         self._seen.update(getattr(pool, "_processes", None) or {})
                     except BrokenProcessPool as exc:  # died while idle (between batches)
                         raise self._died(unit, len(pending), when="before sending") from exc
