@@ -200,3 +200,19 @@ def test_absurd_worker_counts_are_cut_to_four_per_cpu(caplog: pytest.LogCaptureF
     assert f"100000 workers asked for on {cpus} CPUs; using {4 * cpus}" in caplog.text
     assert resolve_workers(2) == 2
     assert resolve_workers(None) == cpus
+
+
+def test_work_units_shrink_toward_the_end() -> None:
+    """With a list of tasks, the last units are small, so the workers finish together."""
+    from types import SimpleNamespace
+
+    from varidex.gnomad.parallel import MIN_UNIT, _units
+
+    tasks = [SimpleNamespace(pos=range(100)) for _ in range(400)]  # 40,000 queries
+    sizes = [sum(len(t.pos) for t in unit) for unit in _units(tasks, 5_000, 2)]  # type: ignore[arg-type]
+    assert sum(sizes) == 40_000
+    assert sizes[:4] == [5_000] * 4  # full units while much is left
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[-2] <= MIN_UNIT
+    plain = [sum(len(t.pos) for t in unit) for unit in _units(iter(tasks), 5_000, 2)]  # type: ignore[arg-type]
+    assert plain == [5_000] * 8  # an iterator: sizes not known ahead

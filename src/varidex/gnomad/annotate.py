@@ -286,7 +286,7 @@ class Annotator:
         with tqdm(total=total, unit=" variants", unit_scale=True, disable=hide, delay=0.5,
                   dynamic_ncols=True, desc="gnomAD lookup") as own:
             bar = own if progress is None else progress
-            for res in executor.run(iter(tasks), unit_queries=unit):
+            for res in executor.run(tasks, unit_queries=unit):
                 results.append(res)
                 self.totals["records_read"] += res.records_read
                 self.totals["duplicate_gnomad_keys"] += res.duplicates

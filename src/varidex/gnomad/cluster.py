@@ -126,7 +126,7 @@ class DaskExecutor:
         distributed = distributed_module()
         self._check_workers()
         in_flight = self.in_flight or 3 * self.workers
-        units = _units(tasks, unit_queries)
+        units = _units(tasks, unit_queries, self.workers)
         pending: dict[Any, list[ChunkTask]] = {}
         done = distributed.as_completed(loop=self.client.loop)
 

@@ -70,14 +70,30 @@ def _where(unit: list[ChunkTask]) -> str:
     return f"{len(unit)} chunks from {first.describe()} to {last.describe()}"
 
 
-def _units(tasks: Iterable[ChunkTask], unit_queries: int) -> Iterator[list[ChunkTask]]:
+#: The smallest work unit the end of a run is cut into (queries).
+MIN_UNIT = 200
+
+
+def _units(tasks: Iterable[ChunkTask], unit_queries: int,
+           workers: int = 0) -> Iterator[list[ChunkTask]]:
+    """The tasks in work units of about ``unit_queries`` queries.
+
+    For ``workers`` > 0 and a list of tasks, the units shrink toward the end, each at most
+    the queries left over twice the workers: the workers then finish together, instead of
+    one running the last large unit while the others wait (at 100k queries on 2 workers,
+    the last 0.6 s ran on one core)."""
+    left = sum(len(t.pos) for t in tasks) if workers and isinstance(tasks, list) else None
     unit: list[ChunkTask] = []
     size = 0
     for task in tasks:
         unit.append(task)
         size += len(task.pos)
-        if size >= unit_queries:
+        limit = unit_queries if left is None else max(
+            MIN_UNIT, min(unit_queries, left // (2 * workers)))
+        if size >= limit:
             yield unit
+            if left is not None:
+                left -= size
             unit, size = [], 0
     if unit:
         yield unit
@@ -153,7 +169,7 @@ class ProcessExecutor:
         messages between processes), at most ``in_flight`` units at a time."""
         pool = self._get_pool()
         pending: dict[Future[list[ChunkResult]], list[ChunkTask]] = {}
-        units = _units(tasks, unit_queries)
+        units = _units(tasks, unit_queries, self.workers)
         exhausted = False
         try:
             while True:
