@@ -160,34 +160,38 @@ def test_ctrl_c_leaves_no_output(tmp_path: Path, workers: int) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]
 
 
-# Ctrl-C to the process group at the moment a worker is forked: the 'before' fork hook
+# A signal to the process group at the moment a worker is forked: the 'before' fork hook
 # sends it, so it lands exactly there, every time.
-CTRL_C_AT_FORK = """
-import os, signal
+SIGNAL_AT_FORK = """
+import os, signal, sys
+signum = int(sys.argv.pop(1))
 sent = []
 def before_fork():
     if not sent:
         sent.append(1)
-        os.killpg(os.getpgrp(), signal.SIGINT)
+        os.killpg(os.getpgrp(), signum)
 os.register_at_fork(before=before_fork)
 from varidex.gnomad.cli import entry_point
 entry_point()
 """
 
 
-def test_ctrl_c_while_workers_are_forked_is_not_lost(tmp_path: Path) -> None:
-    """Regression: a Ctrl-C while ``submit`` forked the workers raised KeyboardInterrupt
-    inside logging's fork hooks, where Python drops it: the run went on to the end and
-    wrote its output (exit 0), or a worker printed a traceback."""
+@pytest.mark.parametrize(("signum", "code", "said"), [
+    (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_a_signal_while_workers_are_forked_is_not_lost(tmp_path: Path, signum: int, code: int,
+                                                       said: str) -> None:
+    """Regression: a Ctrl-C or SIGTERM while ``submit`` forked the workers raised its
+    exception inside logging's fork hooks, where Python drops it: the run went on to the
+    end and wrote its output (exit 0), or a worker printed a traceback."""
     src = tmp_path / "in.vcf"
     _big_input(src, 50)
     proc = subprocess.run(
-        [sys.executable, "-c", CTRL_C_AT_FORK, "annotate", str(src), "--gnomad-dir",
-         str(RELEASE), "-o", str(tmp_path / "out.tsv"), "--workers", "2", "-q"],
+        [sys.executable, "-c", SIGNAL_AT_FORK, str(int(signum)), "annotate", str(src),
+         "--gnomad-dir", str(RELEASE), "-o", str(tmp_path / "out.tsv"), "--workers", "2", "-q"],
         capture_output=True, text=True, start_new_session=True, timeout=120, check=False)
     assert "Traceback" not in proc.stderr, proc.stderr
-    assert proc.returncode == 130, proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == "error: interrupted; no output was written"
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == f"error: {said}; no output was written"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.vcf"]
 
 
@@ -216,3 +220,26 @@ def test_work_units_shrink_toward_the_end() -> None:
     assert sizes[-2] <= MIN_UNIT
     plain = [sum(len(t.pos) for t in unit) for unit in _units(iter(tasks), 5_000, 2)]  # type: ignore[arg-type]
     assert plain == [5_000] * 8  # an iterator: sizes not known ahead
+
+
+def test_sigterm_to_the_process_group_does_not_hang(tmp_path: Path) -> None:
+    """Regression: ``kill -TERM -PGID`` (a job scheduler stopping a job, ``timeout``)
+    killed the workers too, one of them while it sent a result; the main process then
+    waited forever in the pool's shutdown for the rest of that message."""
+    for attempt in range(4):  # the worker must die mid-message: try a few moments
+        work = tmp_path / str(attempt)
+        work.mkdir()
+        proc, out = _start_cli(work, copies=600, workers=2)
+        _wait_for(lambda p=proc: p.poll() is not None or len(_children(p.pid)) >= 2)
+        time.sleep(0.3 + 0.2 * attempt)
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            pytest.fail(f"attempt {attempt}: still running 60 s after SIGTERM")
+        assert "Traceback" not in err, err
+        assert proc.returncode == 143, err
+        assert sorted(p.name for p in work.iterdir()) == ["in.vcf"]

@@ -235,6 +235,13 @@ class Annotator:
             self._pool = ProcessExecutor(self.workers, start_method=self.start_method)
         return self._pool
 
+    def abort(self) -> None:
+        """After an interruption: stop the worker processes without waiting, then close."""
+        if self._pool is not None:
+            self._pool.abort()
+            self._pool = None
+        self.close()
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()

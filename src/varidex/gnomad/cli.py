@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 import signal
 import sys
@@ -447,6 +448,9 @@ def _run_annotate(args: argparse.Namespace) -> int:
                                 genotype_build=args.genotype_build, strict=args.strict,
                                 transform=transform,
                                 transform_prefix="acmg_", reads_also=_run_files(args, acmg))
+    except (KeyboardInterrupt, _Terminated):
+        annotator.abort()  # the workers are not waited for
+        raise
     finally:
         annotator.close()
     print(summary.line(), file=sys.stderr)
@@ -612,5 +616,17 @@ def _terminated(signum: int, frame: object) -> None:
     raise _Terminated
 
 
+#: Exit codes of a run stopped by Ctrl-C or SIGTERM.
+STOPPED = (130, 143)
+
+
 def entry_point() -> None:
-    raise SystemExit(main())
+    code = main()
+    if code in STOPPED:
+        # Its outputs are removed already. Leave at once: the interpreter's exit would wait
+        # for the process pool's threads, which a worker killed mid-message (SIGTERM to
+        # the whole process group) leaves waiting forever.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)

@@ -77,6 +77,10 @@ class CombinedAnnotator:
         for p in self.parts.values():
             p.close()
 
+    def abort(self) -> None:
+        for p in self.parts.values():
+            p.abort()
+
     def lookup(self, chrom: Any, pos: Any, ref: Any, alt: Any, *, show_progress: bool = False,
                no_data_chroms: frozenset[str] = frozenset(), progress: Any = None) -> LookupResult:
         # A shared bar advances with the first dataset only, so it counts each variant once.

@@ -39,25 +39,27 @@ def _worker_signals() -> None:
 
 @contextmanager
 def _forking() -> Iterator[None]:
-    """Ctrl-C held back while ``submit`` may fork workers.
+    """Ctrl-C and SIGTERM held back while ``submit`` may fork workers.
 
     Python runs a signal's handler in the main thread at the next bytecode, wherever that
     is: a Ctrl-C to the process group during the fork raised KeyboardInterrupt inside the
     fork hooks of ``logging``, where Python prints it and drops it (in the parent: the run
     went on to the end; in a worker: a traceback before it could ignore SIGINT). While
-    this block runs, SIGINT is only noted (workers forked now inherit that harmless
-    handler until they ignore SIGINT) and raised again once it ends."""
+    this block runs, SIGINT and SIGTERM are only noted (workers forked now inherit that
+    harmless handler until they set their own) and raised again once it ends."""
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set handlers, and only it gets KeyboardInterrupt
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:
-            signal.raise_signal(signal.SIGINT)
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)
 
 
 def _where(unit: list[ChunkTask]) -> str:
@@ -171,6 +173,7 @@ class ProcessExecutor:
         pending: dict[Future[list[ChunkResult]], list[ChunkTask]] = {}
         units = _units(tasks, unit_queries, self.workers)
         exhausted = False
+        interrupted = False
         try:
             while True:
                 while not exhausted and len(pending) < self.in_flight:
@@ -191,9 +194,17 @@ class ProcessExecutor:
                 for future in done:
                     unit = pending.pop(future)
                     yield from self._result(future, unit, len(pending))
+        except BaseException as exc:
+            # KeyboardInterrupt, or the CLI's exception for SIGTERM
+            interrupted = not isinstance(exc, (Exception, GeneratorExit))
+            raise
         finally:
-            for future in pending:
-                future.cancel()
+            # Not after Ctrl-C or SIGTERM: the workers may be dying from the same signal,
+            # and Python 3.10-3.11's pool then sets an error on every pending future, and
+            # fails (a traceback in its thread) on one cancelled just before.
+            if not interrupted:
+                for future in pending:
+                    future.cancel()
 
     def _result(self, future: Future[list[ChunkResult]], unit: list[ChunkTask],
                 others: int) -> list[ChunkResult]:
@@ -237,5 +248,19 @@ class ProcessExecutor:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        close_handles()
+
+    def abort(self) -> None:
+        """Stop the workers without waiting for them (the run was interrupted): a worker
+        killed while it sent a result leaves the pool's reader waiting forever for the
+        rest of the message, so the pool cannot be shut down in order."""
+        if self._pool is not None:
+            # also those forked just now, before the interruption let them be noted
+            known = {**self._seen, **(getattr(self._pool, "_processes", None) or {})}
+            for process in known.values():
+                if process.exitcode is None:
+                    process.kill()
+            self._pool.shutdown(wait=False, cancel_futures=False)  # see run()
             self._pool = None
         close_handles()
