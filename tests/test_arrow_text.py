@@ -11,6 +11,7 @@ import io
 import math
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -108,14 +109,44 @@ def test_slices_and_chunks() -> None:
 
 
 @pytest.mark.parametrize("value", ["a\tb", 'a"b', "a\nb", "a\rb"])
-def test_values_needing_quotes_are_refused(value: str) -> None:
+def test_values_needing_quotes_are_quoted(value: str) -> None:
+    """Arrow's writer refuses these without quoting; they are quoted as RFC 4180 says, and
+    Python's csv module reads the same values back (CR too, which pandas left bare)."""
+    import csv
+
     table = pa.table({"id": ["rs1", value], "n": [1, 2]})
-    assert table_text(table, "\t") is None
     with pytest.raises(pa.ArrowInvalid):
         arrow_csv(table, "\t")
+    text = table_text(table, "\t")
+    assert text is not None
+    assert text == b"rs1\t1\n" + b'"' + value.replace('"', '""').encode() + b'"\t2\n'
+    rows = list(csv.reader(io.StringIO(text.decode(), newline=""), delimiter="\t"))
+    assert rows == [["rs1", "1"], [value, "2"]]
 
 
 def test_separator_is_only_structural_in_its_own_format() -> None:
     table = pa.table({"id": ["a,b"], "n": [1]})
     assert table_text(table, "\t") == b"a,b\t1\n"
-    assert table_text(table, ",") is None
+    assert table_text(table, ",") == b'"a,b",1\n'
+
+
+def test_numbers_read_the_same_in_a_batch_with_quoted_values() -> None:
+    """Regression: a batch with a value that needed quoting went to pandas, which wrote
+    4.09611e-06 and 0.0 where every other batch had 0.00000409611 and 0."""
+    from varidex.gnomad.formats.delimited import _arrow_csv
+
+    afs = [4.09611e-06, 0.0, None, 0.0119305]
+    plain = _arrow_csv(pd.DataFrame({"id": ["a", "b", "c", "d"], "af": afs}),
+                       sep="\t", header=False)
+    quoted = _arrow_csv(pd.DataFrame({"id": ["a", "b\tx", "c", "d"], "af": afs}),
+                        sep="\t", header=False)
+    assert plain == b"a\t0.00000409611\nb\t0\nc\t\nd\t0.0119305\n"
+    assert quoted == b'a\t0.00000409611\n"b\tx"\t0\nc\t\nd\t0.0119305\n'
+
+
+def test_column_names_with_cr_are_quoted() -> None:
+    """Regression: a column name holding CR was written bare into the header line."""
+    from varidex.gnomad.formats.delimited import _arrow_csv
+
+    frame = pd.DataFrame({"a\rb": [1], "c": ["x"]})
+    assert _arrow_csv(frame, sep=",", header=True) == b'"a\rb",c\n1,x\n'

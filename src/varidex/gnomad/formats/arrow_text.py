@@ -36,15 +36,68 @@ def _batch_text(batch: Any, sep: str) -> bytes | None:
 
     columns = [_column(array) for array in batch.columns]
     if all(c is not None for c in columns):
-        return format_rows(columns, batch.num_rows, sep)  # type: ignore[arg-type]
+        text = format_rows(columns, batch.num_rows, sep)  # type: ignore[arg-type]
+        if text is not None:
+            return text
+        return _quoted_text(batch, sep)
     # A type the C module does not format (dates, times, decimals, ...): Arrow's writer.
     sink = pa.BufferOutputStream()
     try:
         pcsv.write_csv(batch, sink, write_options=pcsv.WriteOptions(
             include_header=False, delimiter=sep, quoting_style="none"))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
+        return _quoted_text(batch, sep)
     return bytes(sink.getvalue())
+
+
+def quote_names(names: list[str], sep: str) -> list[str]:
+    """Column names quoted as :func:`table_text` quotes values."""
+    return [_quote(n) if _needs_quotes(n, sep) else n for n in names]
+
+
+def _needs_quotes(value: str, sep: str) -> bool:
+    return any(c in value for c in (sep, '"', "\r", "\n"))
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _quoted_text(batch: Any, sep: str) -> bytes | None:
+    """A batch with values that need quoting: each value as Arrow casts it to text (so a
+    number reads the same as in any other batch), and a value holding ``sep``, a double
+    quote, CR or LF in double quotes, its quotes doubled (RFC 4180). None for a type Arrow
+    cannot cast to text."""
+    import re
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if batch.num_columns == 0 or batch.num_rows == 0:
+        return None
+    special = "[" + re.escape(sep) + '"\r\n]'
+    texts = []
+    for array in batch.columns:
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        if not pa.types.is_string(array.type):
+            try:
+                array = pc.cast(array, pa.string())
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                return None
+        need = pc.fill_null(pc.match_substring_regex(array, special), False)
+        if pc.any(need).as_py():
+            quoted = pc.binary_join_element_wise(
+                '"', pc.replace_substring(array, '"', '""'), '"', "")
+            array = pc.if_else(need, quoted, array)
+        texts.append(pc.fill_null(array, ""))
+    lines = pc.binary_join_element_wise(*texts, sep) if len(texts) > 1 else texts[0]
+    lines = pc.cast(pc.binary_join_element_wise(lines, "", "\n"), pa.large_string())
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[
+        lines.offset:lines.offset + len(lines) + 1]
+    text: bytes = lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+    return text
 
 
 def _column(array: Any) -> tuple[int, Any, Any, Any, int] | None:

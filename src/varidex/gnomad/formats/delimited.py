@@ -22,7 +22,7 @@ from ..errors import InputFormatError, OutputError
 from ..frames import CANONICAL_COLUMNS, find_columns
 from ..keys import MAX_POSITION
 from ..variant_ids import expand_ids, id_column
-from .arrow_text import table_text
+from .arrow_text import quote_names, table_text
 from .bgzf import BgzfWriter
 from .stdin import stdin_bytes
 
@@ -87,7 +87,7 @@ def prepare_variants(frame: pd.DataFrame, names: dict[str, str], before: int, pa
         bad = ~(values.between(1, MAX_POSITION) & (values == values.round()))
     else:
         positions = values.astype(str).str.strip()
-        digits = positions.str.fullmatch(r"\d{1,10}").fillna(False).astype(bool)
+        digits = positions.str.fullmatch(r"[0-9]{1,10}").fillna(False).astype(bool)
         bad = ~digits
         bad[digits] = ~positions[digits].astype("int64").between(1, MAX_POSITION)
     if bad.any():
@@ -324,9 +324,7 @@ def _arrow_csv(frame: pd.DataFrame, *, sep: str, header: bool) -> bytes | None:
 
 def _arrow_table_csv(table: Any, *, sep: str, header: bool,
                      names: list[str] | None = None) -> bytes | None:
-    names = names if names is not None else [str(c) for c in table.column_names]
-    if any(sep in n or '"' in n or "\n" in n for n in names):
-        return None
+    names = quote_names(names if names is not None else [str(c) for c in table.column_names], sep)
     body = table_text(table, sep)
     if body is None:
         return None
