@@ -174,12 +174,17 @@ def test_output_errors_are_one_line(gnomad_root: Path, tmp_path: Path,
     ("chrom,pos,ref,alt\n1,99999999999999999999,G,T\n", "line 2"),
     ("chrom,pos,ref,alt\n1,0,G,T\n", "1-based position"),
     ("chrom,pos,ref,alt\n1,-5,G,T\n", "1-based position"),
+    # Unicode digits (Arabic-Indic, fullwidth) are not a position: int() reads them
+    ("chrom,pos,ref,alt\n1,\u0665\u0665\u0665\u0660\u0665\u0666\u0664\u0667,G,T\n",
+     "line 2"),
+    ("chrom,pos,ref,alt\n1,\uff15\uff15\uff15\uff10\uff15\uff16\uff14\uff17,G,T\n",
+     "1-based position"),
 ])
 def test_bad_positions_name_the_line(gnomad_root: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str], content: str,
                                      message: str) -> None:
     src = tmp_path / "v.csv"
-    src.write_text(content)
+    src.write_text(content, encoding="utf-8")
     out = tmp_path / "o.tsv"
     assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
                  "-o", str(out)]) == 1
@@ -225,6 +230,8 @@ HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
     ("1\t55505647\t.\tG\tT\r\n", 0, None),                        # CRLF line ends
     ("1\t55505647\t.\tG\n", 1, "line 3: a VCF record needs at least 5"),
     ("1\t55505647\t.\tG\tT\n1\tabc\t.\tG\tT\n", 1, "line 4: POS is not a 1-based"),
+    ("1\t\u0665\u0665\u0665\u0660\u0665\u0666\u0664\u0667\t.\tG\tT\n", 1,
+     "line 3: POS is not a 1-based"),
 ])
 def test_vcf_records(gnomad_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                      body: str, code: int, message: str | None) -> None:

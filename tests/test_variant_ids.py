@@ -26,7 +26,7 @@ def test_split_ids(text: str, expected: list[object]) -> None:
 
 
 @pytest.mark.parametrize("text", ["1-55505647-G", "1-abc-G-T", "rs11591147", "1-0-G-T",
-                                  "1-55505647-G-T-A", ""])
+                                  "1-55505647-G-T-A", "", "1-\u0665\u0665-G-T"])
 def test_bad_ids_name_the_id_and_the_forms(text: str) -> None:
     with pytest.raises(InputFormatError, match="CHROM-POS-REF-ALT") as info:
         split_ids([text], where="ids.csv", first_line=2)
@@ -126,3 +126,19 @@ def test_lookup_exit_codes(gnomad_root: Path, capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as info:
         main(["lookup"])
     assert info.value.code == 2
+
+
+def test_parse_variant_id_takes_ascii_digits_only() -> None:
+    from varidex.gnomad.keys import parse_variant_id
+
+    assert parse_variant_id("1-55516888-G-GA") == ("1", 55516888, "G", "GA")
+    with pytest.raises(InputFormatError, match="CHROM-POS-REF-ALT"):
+        parse_variant_id("1-\u0665\u0665\u0665-G-T")  # Arabic-Indic digits: not a position
+
+
+def test_unicode_digits_are_not_a_chromosome_number() -> None:
+    """Regression: 'chr' and an Arabic-Indic one was read as chromosome 1."""
+    from varidex.gnomad.contigs import normalize_chrom
+
+    assert normalize_chrom("chr01") == "1"
+    assert normalize_chrom("chr\u0661") != "1"

@@ -263,7 +263,7 @@ def _convert(key: str, value: Any, kind: str) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
     elif "int" in kind:
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             return int(value)
         if isinstance(value, int) and not isinstance(value, bool):
             return value

@@ -89,7 +89,7 @@ def normalize_chrom(name: str) -> str:
         upper = upper[3:]
     if upper in _ALIASES:
         return _ALIASES[upper]
-    if upper.isdigit():
+    if upper.isascii() and upper.isdigit():
         upper = str(int(upper))  # "01" -> "1"
         return _ALIASES.get(upper, upper)
     return upper

@@ -122,7 +122,7 @@ def parse_variant_id(text: str) -> tuple[str, int, str, str]:
     ('chr1', 55505647, 'G', 'T')
     """
     parts = re.split(r"[-:_/>\s]+", text.strip())
-    if len(parts) != 4 or not parts[1].isdigit():
+    if len(parts) != 4 or not (parts[1].isascii() and parts[1].isdigit()):
         msg = (f"cannot read {text!r} as a variant; write it as CHROM-POS-REF-ALT "
                "(for example 1-55505647-G-T) or CHROM:POS:REF:ALT")
         raise InputFormatError(msg)

@@ -178,7 +178,7 @@ def stat(url: str) -> RemoteObject | None:
     if response.status >= 400:
         raise _status_error(url, response.status, "looking the file up")
     length = response.headers.get("Content-Length")
-    if length is None or not length.isdigit():
+    if length is None or not (length.isascii() and length.isdigit()):
         msg = (f"{url}: the server gives no size (Content-Length) for the file, so it cannot "
                "be read in parts; serve it from a server that supports range requests")
         raise RemoteFileError(msg)

@@ -234,7 +234,7 @@ def _frame(chunk: pd.DataFrame, header: GenotypeHeader, before: int,
     for col in chunk.columns:
         chunk[col] = chunk[col].astype(str).str.strip()
     pos = chunk["position"]
-    digits = pos.str.fullmatch(r"\d{1,10}").fillna(False).astype(bool)
+    digits = pos.str.fullmatch(r"[0-9]{1,10}").fillna(False).astype(bool)
     bad = ~digits
     bad[digits] = ~pos[digits].astype("int64").between(1, MAX_POSITION)
     empty = (chunk["rsid"] == "") | (chunk["chromosome"] == "")

@@ -282,7 +282,7 @@ def _check_records(chunk: pd.DataFrame, path: str, lines_before: int) -> None:
         chunk[col] = chunk[col].str.rstrip("\r")
     short = (chunk["alt_allele"] == "") | (chunk["ref_allele"] == "")
     pos = chunk["position"]
-    digits = pos.str.fullmatch(r"\d{1,10}")
+    digits = pos.str.fullmatch(r"[0-9]{1,10}")
     bad = ~digits
     bad[digits] = ~pos[digits].astype("int64").between(1, MAX_POSITION)
     for mask, what in ((short, "a VCF record needs at least 5 tab-separated columns "
