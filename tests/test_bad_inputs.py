@@ -325,3 +325,25 @@ def test_non_utf8_byte_in_input_vcf(gnomad_root: Path, tmp_path: Path) -> None:
     assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
                  "-o", str(out), "-q"]) == 0
     assert pd.read_csv(out, sep="\t")["gnomad_ac"].tolist() == [2341]
+
+
+@pytest.mark.parametrize(("name", "content", "line"), [
+    ("v.csv", "chrom,pos,ref,alt\n1,55505647,G,T\n\n\n1,abc,G,T\n", 5),
+    ("v.tsv", "chrom\tpos\tref\talt\n\n  \n1\t55505647\tG\tT\n\n\n1\tabc\tG\tT\n", 7),
+    ("v.vcf", HEADER + "1\t55505647\t.\tG\tT\n\n\n1\tabc\t.\tG\tT\n", 6),
+    ("v.vcf.gz", HEADER + "1\t55505647\t.\tG\tT\r\n\r\n1\tabc\t.\tG\tT\r\n", 5),
+    ("v.vcf", HEADER + "\n\n1\t55505647\t.\tG\n", 5),
+])
+def test_blank_lines_do_not_shift_line_numbers(gnomad_root: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str], name: str,
+                                               content: str, line: int) -> None:
+    """Regression: the readers skip blank lines, and errors named the record's row as its
+    line (line 3 for the bad POS on line 5 of the CSV)."""
+    src = tmp_path / name
+    data = content.encode()
+    src.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    out = tmp_path / "o.tsv"
+    assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(out), "-q"]) == 1
+    assert f"{name}, line {line}: " in capsys.readouterr().err
+    assert not out.exists()

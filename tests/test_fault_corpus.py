@@ -380,8 +380,8 @@ def test_parquet_with_a_missing_nullable_position(gnomad_root: Path, tmp_path: P
                  "-o", str(tmp_path / "out.tsv")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
-    assert err == ["error: " + str(src) + ": position <NA> in row 2 is not a 1-based "
-                   "chromosome position (a whole number from 1 to 2,147,483,647)"]
+    assert err == ["error: " + str(src) + ": row 2: position <NA> (column 'pos') is not a "
+                   "1-based position: a whole number from 1 to 2,147,483,647"]
     assert _leftovers(tmp_path) == []
 
 

@@ -133,3 +133,31 @@ def test_annotated_parquet_annotated_again_round_trips(gnomad_root: Path,
     a, b = pq.read_table(first).to_pandas(), pq.read_table(second).to_pandas()
     assert list(b.columns) == list(a.columns)  # the gnomad_* columns replaced, not doubled
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("out_name", ["o.parquet", "o.tsv"])
+def test_integer_columns_with_nulls_keep_every_digit(gnomad_root: Path, tmp_path: Path,
+                                                     out_name: str) -> None:
+    """Regression: to_pandas made an int64 column with nulls float64, and 2**53 + 1 was
+    written as 9.007199254740992e+15; an int16 column became float64 in the output."""
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({
+        "chrom": ["1", "1"], "pos": pa.array([55505647, 55505651], pa.int64()),
+        "ref": ["G", "C"], "alt": ["T", "T"],
+        "sample_id": pa.array([9007199254740993, None], pa.int64()),
+        "depth": pa.array([None, 31], pa.int16())}), src)
+    out = tmp_path / out_name
+    assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(out), "-q"]) == 0
+    if out_name.endswith(".parquet"):
+        table = pq.read_table(out)
+        assert table.schema.field("sample_id").type == pa.int64()
+        assert table.schema.field("depth").type == pa.int16()
+        assert table.column("sample_id").to_pylist() == [9007199254740993, None]
+        assert table.column("depth").to_pylist() == [None, 31]
+        assert table.column("gnomad_ac").to_pylist() == [2341, 1973]
+    else:
+        lines = out.read_text().splitlines()
+        assert lines[1].startswith("1\t55505647\tG\tT\t9007199254740993\t\t0.0119305\t2341\t")
+        assert lines[2].startswith("1\t55505651\tC\tT\t\t31\t0.0100399\t1973\t")
+

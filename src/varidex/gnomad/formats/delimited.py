@@ -24,6 +24,7 @@ from ..keys import MAX_POSITION
 from ..variant_ids import expand_ids, id_column
 from .arrow_text import quote_names, table_text
 from .bgzf import BgzfWriter
+from .lines import file_line
 from .stdin import stdin_bytes
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def iter_delimited(path: str, *, sep: str,
                     names, ids = variant_columns_or_ids(list(frame.columns), where=str(path))
                 if ids is not None:  # a variant-ID column: 1-55505647-G-T
                     frame = expand_ids(frame, ids, where=str(path), first_line=before + 2)
-                yield prepare_variants(frame, names, before, path)
+                yield prepare_variants(frame, names, before, path, sep=sep)
                 before += len(frame)
         if names is None:
             msg = f"no header line: a {kind} needs a header naming its columns"
@@ -74,15 +75,15 @@ def variant_columns_or_ids(columns: list[str], *,
 
 
 def prepare_variants(frame: pd.DataFrame, names: dict[str, str], before: int, path: str, *,
-                     first_line: int = 2, unit: str = "line") -> pd.DataFrame:
+                     first_line: int = 2, unit: str = "line", sep: str = ",") -> pd.DataFrame:
     """Check the positions of a batch of table rows and split multi-ALT cells.
 
     ``before`` rows came before this batch; the first data row is ``first_line`` (line 2 of
     a CSV, after its header; row 1 of a Parquet file, ``unit="row"``)."""
     column = names["position"]
     values = frame[column]
-    if values.dtype.kind in "iu":
-        bad = ~values.between(1, MAX_POSITION)
+    if values.dtype.kind in "iu":  # numpy, or pandas' nullable (Parquet): NA is bad too
+        bad = (~values.between(1, MAX_POSITION)).fillna(True).astype(bool)
     elif values.dtype.kind == "f":
         bad = ~(values.between(1, MAX_POSITION) & (values == values.round()))
     else:
@@ -97,10 +98,13 @@ def prepare_variants(frame: pd.DataFrame, names: dict[str, str], before: int, pa
         msg = (f"position {value!r} (column {column!r}) is not a 1-based position: "
                f"a whole number from 1 to {MAX_POSITION:,}")
         number = before + i + first_line
-        if unit == "line":
-            raise InputFormatError(msg, path=path, line=number)
+        if unit == "line":  # blank lines were skipped: count them back in
+            spaces = " \t".replace(sep, "")  # pandas skips lines of these
+            raise InputFormatError(msg, path=path, line=file_line(path, number, spaces=spaces))
         msg = f"{unit} {number}: {msg}"
         raise InputFormatError(msg, path=path)
+    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
+        frame[column] = values.astype("int64")  # checked: no NA
     alt = names["alt_allele"]
     if frame[alt].astype(str).str.contains(",", regex=False).any():
         # One row per ALT allele, as for VCF input; input_row/alt_index say where each came from.

@@ -47,6 +47,9 @@ def iter_parquet(path: str, *, batch_rows: int = 250_000) -> Iterator[pd.DataFra
         ids: str | None = None
         for record_batch in parquet.iter_batches(batch_size=batch_rows):
             frame = record_batch.to_pandas()
+            for i, array in enumerate(record_batch.columns):
+                if array.null_count and pa.types.is_integer(array.type):
+                    frame.isetitem(i, array.to_pandas(types_mapper=_nullable_integers))
             if names is None:
                 names, ids = variant_columns_or_ids([str(c) for c in frame.columns],
                                                     where=str(path))
@@ -62,6 +65,16 @@ def iter_parquet(path: str, *, batch_rows: int = 250_000) -> Iterator[pd.DataFra
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
         msg = f"cannot read as Parquet ({exc}); is the file complete?"
         raise InputFormatError(msg, path=path) from exc
+
+
+def _nullable_integers(dtype: Any) -> Any:
+    """An integer column with nulls as pandas' nullable integers: to_pandas makes it
+    float64, and 9007199254740993 came back as 9007199254740992."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(dtype):
+        return pd.api.types.pandas_dtype(str(dtype).replace("u", "U").replace("i", "I", 1))
+    return None
 
 
 def read_provenance(path: str | Path) -> dict[str, Any] | None:

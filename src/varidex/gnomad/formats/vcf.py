@@ -19,6 +19,7 @@ import pyarrow.csv as pcsv
 
 from ..errors import InputFormatError
 from ..keys import MAX_POSITION
+from .lines import file_line
 from .stdin import stdin_text
 
 _CONTIG_ID = re.compile(r"^##contig=<(?:[^>]*?,)?ID=([^,>]+)")
@@ -112,7 +113,8 @@ def _records(source: Any, path: str, header_lines: int, batch_rows: int,
                 if chunk.shape[1] < 5:
                     msg = (f"a VCF record needs at least 5 tab-separated columns (CHROM POS ID "
                            f"REF ALT), found {chunk.shape[1]}")
-                    raise InputFormatError(msg, path=path, line=header_lines + before + 1)
+                    raise InputFormatError(msg, path=path,
+                                           line=file_line(path, header_lines + before + 1))
                 part = chunk.iloc[:, :7].copy()
                 part.columns = list(VCF_COLUMNS[: part.shape[1]])
                 for col in VCF_COLUMNS[part.shape[1]:]:
@@ -137,7 +139,7 @@ def _arrow_records(path: str, header_lines: int, columns: int, batch_rows: int,
     if columns < 5:
         msg = (f"a VCF record needs at least 5 tab-separated columns (CHROM POS ID REF ALT), "
                f"found {columns}")
-        raise InputFormatError(msg, path=path, line=header_lines + 1)
+        raise InputFormatError(msg, path=path, line=file_line(path, header_lines + 1))
     wanted = [f"f{i}" for i in range(min(columns, len(VCF_COLUMNS)))]
     odd: list[int] = []
 
@@ -292,7 +294,7 @@ def _check_records(chunk: pd.DataFrame, path: str, lines_before: int) -> None:
         if mask.any():
             i = int(np.flatnonzero(mask.to_numpy())[0])
             msg = f"{what}: {chunk['position'].iloc[i]!r}" if mask is bad else what
-            raise InputFormatError(msg, path=path, line=lines_before + i + 1)
+            raise InputFormatError(msg, path=path, line=file_line(path, lines_before + i + 1))
 
 
 def _is_gzip(path: str) -> bool:
