@@ -243,3 +243,26 @@ def test_sigterm_to_the_process_group_does_not_hang(tmp_path: Path) -> None:
         assert "Traceback" not in err, err
         assert proc.returncode == 143, err
         assert sorted(p.name for p in work.iterdir()) == ["in.vcf"]
+
+
+# Ctrl-C while the command loads its libraries: an import hook sends it as pandas loads.
+CTRL_C_AT_IMPORT = """
+import os, signal, sys
+class Hook:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, Hook())
+from varidex._console import main
+main()
+"""
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line(tmp_path: Path) -> None:
+    """Regression: a Ctrl-C in the first half second printed a traceback from the imports."""
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_AT_IMPORT, "--version"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "error: interrupted\n"
