@@ -203,3 +203,23 @@ def test_store_build_through_a_symlink_keeps_the_link(
     assert link.is_symlink()
     assert link.resolve() == real.resolve()
     assert '"build_seconds"' in (real / "store.json").read_text()  # rebuilt where it points
+
+
+def test_a_linked_vcf_gz_gets_its_index_beside_the_link(gnomad_root: Path,
+                                                         tmp_path: Path) -> None:
+    """Regression: the .tbi went beside the link's target, where htslib, given the link's
+    name, does not look: tabix and bcftools could not query the output."""
+    real = tmp_path / "results" / "real.vcf.gz"
+    real.parent.mkdir()
+    link = tmp_path / "out.vcf.gz"
+    link.symlink_to(real)
+    assert _annotate(str(_input(tmp_path)), "--gnomad-dir",
+                     str(gnomad_root / "r2.1.1-exomes"), "-o", str(link)) == 0
+    assert link.is_symlink()
+    assert real.exists()
+    assert Path(f"{link}.tbi").exists()
+    assert not Path(f"{real}.tbi").exists()
+    with pysam.TabixFile(str(link)) as tbx:
+        got = list(tbx.fetch("1", 55505646, 55505647))
+    assert len(got) == 1
+    assert "gnomad_af=0.0119305" in got[0]

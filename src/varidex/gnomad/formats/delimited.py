@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import stat
 import sys
@@ -150,10 +151,13 @@ class AtomicOutput:
 
     A device, FIFO or socket (``/dev/null``, ``/dev/stdout``, a named pipe) cannot be
     replaced: it is written in place, like ``-``. A symbolic link is kept: the file it
-    points to is replaced."""
+    points to is replaced, and the index goes beside the link, where htslib (tabix,
+    bcftools) looks for it when given the link's name, as ``bcftools --write-index`` puts
+    it."""
 
     def __init__(self, path: str, *, index_vcf: bool = False) -> None:
         self.path = path
+        self._given = path  # the name as given: a link's index goes beside it
         self._tmp: Path | None = None
         self.handle: Any = None
         self.index_vcf = index_vcf and path.endswith((".gz", ".bgz"))
@@ -235,8 +239,8 @@ class AtomicOutput:
                 replaced = Path(self.path).exists()
                 self._tmp.replace(self.path)
                 if self.index_vcf:
-                    index.chmod(_mode_for(Path(f"{self.path}.tbi")))
-                    index.replace(f"{self.path}.tbi")
+                    index.chmod(_mode_for(Path(f"{self._given}.tbi")))
+                    shutil.move(index, f"{self._given}.tbi")  # another file system, maybe
                 if replaced:
                     self._remove_stale_indexes()
         except OSError as err:
@@ -250,9 +254,9 @@ class AtomicOutput:
     def _remove_stale_indexes(self) -> None:
         """Indexes of the file just replaced describe the old content (htslib would use
         them to answer region queries wrongly): remove them."""
-        kept = {f"{self.path}.tbi"} if self.index_vcf else set()
-        for suffix in (".tbi", ".csi"):
-            stale = f"{self.path}{suffix}"
+        kept = {f"{self._given}.tbi"} if self.index_vcf else set()
+        for stale in dict.fromkeys(f"{name}{suffix}" for name in (self._given, self.path)
+                                   for suffix in (".tbi", ".csi")):
             if stale not in kept and os.path.lexists(stale):
                 Path(stale).unlink()
                 logger.info("%s: removed %s, the index of the file this output replaced",
