@@ -142,3 +142,42 @@ def test_reannotating_without_acmg_drops_the_earlier_evidence(
     assert not [c for c in second.columns if c.startswith("acmg_")]
     assert second.loc[second["id"] == "rs11591147", "gnomad_status"].tolist() == ["absent"]
     assert "not computed again (add --acmg for the evidence)" in caplog.text
+
+
+def _table_with_a_multi_alt_row(at: int, rows: int = 12) -> pd.DataFrame:
+    alts = ["T"] * rows
+    alts[at] = "T,A"
+    return pd.DataFrame({"rsid": [f"id{i}" for i in range(rows)], "chrom": ["1"] * rows,
+                         "pos": [55505647] * rows, "ref": ["G"] * rows, "alt": alts})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("at", [0, 7])
+def test_every_batch_has_the_first_batchs_columns(gnomad_root: Path, tmp_path: Path, suffix: str,
+                                                  at: int) -> None:
+    """Regression: a multi-ALT cell first seen after the first batch added input_row and
+    alt_index to that batch only: every later CSV row had two more fields than the header
+    (the chromosome column read the row number), and Parquet output dropped them."""
+    src, out = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
+    table = _table_with_a_multi_alt_row(at)
+    if suffix == ".csv":
+        table.to_csv(src, index=False)
+    else:
+        table.to_parquet(src, index=False)
+    annotator = Annotator.open(gnomad_root / "r2.1.1-exomes", version="r2.1.1", max_workers=1)
+    try:
+        annotate_file(annotator, str(src), str(out), batch_rows=5)
+    finally:
+        annotator.close()
+    got = pd.read_csv(out, dtype=str) if suffix == ".csv" else pd.read_parquet(out)
+    assert len(got) == 13  # one row per ALT
+    located = at == 0  # the first batch decides; later batches follow it
+    assert ("input_row" in got.columns) is located
+    assert ("alt_index" in got.columns) is located
+    assert got["chrom"].astype(str).tolist() == ["1"] * 13
+    split = got[got["rsid"] == f"id{at}"]
+    assert split["alt"].tolist() == ["T", "A"]
+    assert split["gnomad_af"].astype(float).tolist()[0] == 0.0119305
+    if located:
+        assert got["input_row"].astype(int).tolist() == [1, 1, *range(2, 13)]
+        assert got["alt_index"].astype(int).tolist() == [0, 1] + [0] * 11

@@ -47,12 +47,17 @@ def iter_delimited(path: str, *, sep: str,
             before = 0
             names: dict[str, str] | None = None
             ids: str | None = None
+            locate: bool | None = None
             for frame in reader:
                 if names is None:
                     names, ids = variant_columns_or_ids(list(frame.columns), where=str(path))
                 if ids is not None:  # a variant-ID column: 1-55505647-G-T
                     frame = expand_ids(frame, ids, where=str(path), first_line=before + 2)
-                yield prepare_variants(frame, names, before, path, sep=sep)
+                had = list(frame.columns)  # prepare_variants may insert input_row
+                prepared = prepare_variants(frame, names, before, path, sep=sep, locate=locate)
+                if locate is None:
+                    locate = adds_locations(had, prepared)
+                yield prepared
                 before += len(frame)
         if names is None:
             msg = f"no header line: a {kind} needs a header naming its columns"
@@ -76,11 +81,14 @@ def variant_columns_or_ids(columns: list[str], *,
 
 
 def prepare_variants(frame: pd.DataFrame, names: dict[str, str], before: int, path: str, *,
-                     first_line: int = 2, unit: str = "line", sep: str = ",") -> pd.DataFrame:
+                     first_line: int = 2, unit: str = "line", sep: str = ",",
+                     locate: bool | None = None) -> pd.DataFrame:
     """Check the positions of a batch of table rows and split multi-ALT cells.
 
     ``before`` rows came before this batch; the first data row is ``first_line`` (line 2 of
-    a CSV, after its header; row 1 of a Parquet file, ``unit="row"``)."""
+    a CSV, after its header; row 1 of a Parquet file, ``unit="row"``). ``locate``: whether
+    to add ``input_row`` and ``alt_index`` (None: when this batch has a multi-ALT cell).
+    The first batch decides for the later ones, so every batch has the same columns."""
     column = names["position"]
     values = frame[column]
     if values.dtype.kind in "iu":  # numpy, or pandas' nullable (Parquet): NA is bad too
@@ -107,13 +115,40 @@ def prepare_variants(frame: pd.DataFrame, names: dict[str, str], before: int, pa
     if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
         frame[column] = values.astype("int64")  # checked: no NA
     alt = names["alt_allele"]
-    if frame[alt].astype(str).str.contains(",", regex=False).any():
+    multi = frame[alt].astype(str).str.contains(",", regex=False).to_numpy()
+    if _clashes(frame):
+        locate = False
+    elif locate is None:
+        locate = bool(multi.any())
+    if locate:
         # One row per ALT allele, as for VCF input; input_row/alt_index say where each came from.
         frame.insert(0, "input_row", range(before + 1, before + len(frame) + 1))
+    if multi.any():
+        if not locate:
+            i = int(multi.nonzero()[0][0])
+            where = (f"line {file_line(path, before + i + first_line, spaces=' ')}"
+                     if unit == "line" else f"{unit} {before + i + first_line}")
+            logger.warning("%s, %s: a cell with several ALT alleles (%r) after the first batch "
+                           "had none (or the input has input_row/alt_index columns): split into "
+                           "one row per ALT, without input_row/alt_index columns, so every "
+                           "row keeps the first batch's columns; put such rows first, or split "
+                           "them beforehand, to have them", path, where, frame[alt].iloc[i])
         frame[alt] = frame[alt].astype(str).str.split(",")
         frame = frame.explode(alt, ignore_index=True)
-        frame["alt_index"] = frame.groupby("input_row").cumcount()
+    if locate:
+        frame["alt_index"] = frame.groupby("input_row").cumcount() if multi.any() else 0
     return frame
+
+
+def _clashes(frame: pd.DataFrame) -> bool:
+    return "input_row" in frame.columns or "alt_index" in frame.columns
+
+
+def adds_locations(columns: list[str], prepared: pd.DataFrame) -> bool:
+    """Whether the first batch (its input ``columns``) was given input_row/alt_index: then
+    every later batch is."""
+    return "input_row" not in columns and "alt_index" not in columns and (
+        "input_row" in prepared.columns)
 
 
 def read_delimited(path: str, *, sep: str) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from ..errors import InputFormatError, OutputError
 from ..provenance import Provenance
 from ..variant_ids import expand_ids
 from .base import InputBatch
-from .delimited import AtomicOutput, prepare_variants, variant_columns_or_ids
+from .delimited import AtomicOutput, adds_locations, prepare_variants, variant_columns_or_ids
 from .stdin import stdin_bytes
 
 METADATA_KEY = b"varidex"
@@ -45,6 +45,7 @@ def iter_parquet(path: str, *, batch_rows: int = 250_000) -> Iterator[pd.DataFra
         before = 0
         names: dict[str, str] | None = None
         ids: str | None = None
+        locate: bool | None = None
         for record_batch in parquet.iter_batches(batch_size=batch_rows):
             frame = record_batch.to_pandas()
             for i, array in enumerate(record_batch.columns):
@@ -55,7 +56,12 @@ def iter_parquet(path: str, *, batch_rows: int = 250_000) -> Iterator[pd.DataFra
                                                     where=str(path))
             if ids is not None:
                 frame = expand_ids(frame, ids, where=str(path))
-            yield prepare_variants(frame, names, before, path, first_line=1, unit="row")
+            had = list(frame.columns)  # prepare_variants may insert input_row
+            prepared = prepare_variants(frame, names, before, path, first_line=1, unit="row",
+                                        locate=locate)
+            if locate is None:
+                locate = adds_locations(had, prepared)
+            yield prepared
             before += len(frame)
         if names is None:  # no rows: still check the columns
             empty = parquet.schema_arrow.empty_table().to_pandas()
