@@ -245,14 +245,15 @@ def test_sigterm_to_the_process_group_does_not_hang(tmp_path: Path) -> None:
         assert sorted(p.name for p in work.iterdir()) == ["in.vcf"]
 
 
-# Ctrl-C while the command loads its libraries: an import hook sends it as pandas loads.
-CTRL_C_AT_IMPORT = """
+# A signal while the command loads its libraries: an import hook sends it as pandas loads.
+SIGNAL_AT_IMPORT = """
 import os, signal, sys
+signum = int(sys.argv.pop(1))
 class Hook:
     def find_spec(self, name, path=None, target=None):
         if name == "pandas":
             sys.meta_path.remove(self)
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signum)
         return None
 sys.meta_path.insert(0, Hook())
 from varidex._console import main
@@ -260,9 +261,70 @@ main()
 """
 
 
-def test_ctrl_c_while_the_command_loads_is_one_line(tmp_path: Path) -> None:
-    """Regression: a Ctrl-C in the first half second printed a traceback from the imports."""
-    proc = subprocess.run([sys.executable, "-c", CTRL_C_AT_IMPORT, "--version"],
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == 130, proc.stderr
-    assert proc.stderr == "error: interrupted\n"
+@pytest.mark.parametrize(("signum", "code", "said"), [
+    (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_a_signal_while_the_command_loads_is_one_line(signum: int, code: int,
+                                                      said: str) -> None:
+    """Regression: a Ctrl-C in the first half second printed a traceback from the imports;
+    a SIGTERM killed the command without a word."""
+    proc = subprocess.run([sys.executable, "-c", SIGNAL_AT_IMPORT, str(int(signum)),
+                           "--version"], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr == f"error: {said}\n"
+
+
+# A signal to the process group as the run stops its workers, after the output is complete.
+SIGNAL_AT_CLOSE = """
+import os, signal, sys
+signum = int(sys.argv.pop(1))
+from varidex.gnomad import parallel
+original = parallel.ProcessExecutor.close
+def close(self):
+    if self._pool is not None:
+        os.killpg(os.getpgrp(), signum)
+    original(self)
+parallel.ProcessExecutor.close = close
+from varidex.gnomad.cli import entry_point
+entry_point()
+"""
+
+
+@pytest.mark.parametrize(("signum", "code", "said"), [
+    (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_a_signal_after_the_output_is_complete(tmp_path: Path, signum: int, code: int,
+                                               said: str) -> None:
+    """Regression: a Ctrl-C or SIGTERM while the workers were stopped, after the output was
+    renamed into place, said "no output was written" beside the complete output, and left
+    the workers running forever (orphaned, blocked on the pool's pipe)."""
+    src, out = tmp_path / "in.vcf", tmp_path / "out.tsv"
+    _big_input(src, 50)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGNAL_AT_CLOSE, str(int(signum)), "annotate", str(src),
+         "--gnomad-dir", str(RELEASE), "-o", str(out), "--workers", "2", "-q"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=60)  # left workers would hold stderr open
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("still running (or its workers) 60 s after the signal")
+    assert "Traceback" not in err, err
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == (
+        f"error: {said}; the output {out} had been written in full and is kept")
+    with gzip.open(QUERIES, "rt") as handle:  # one output row per ALT allele
+        alts = sum(ln.split("\t")[4].count(",") + 1 for ln in handle if not ln.startswith("#"))
+    rows = out.read_text().splitlines()
+    assert len(rows) == 1 + 50 * alts
+    assert rows[-1].endswith("\tr2.1.1/exomes")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # nothing of the run is left in its process group
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("worker processes were left running")

@@ -448,6 +448,8 @@ def _run_annotate(args: argparse.Namespace) -> int:
                                 genotype_build=args.genotype_build, strict=args.strict,
                                 transform=transform,
                                 transform_prefix="acmg_", reads_also=_run_files(args, acmg))
+        args.output_complete = args.output != "-"
+        annotator.close()
     except (KeyboardInterrupt, _Terminated):
         annotator.abort()  # the workers are not waited for
         raise
@@ -586,7 +588,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except _Terminated:
-        print("error: terminated (SIGTERM); no output was written", file=sys.stderr)
+        print(f"error: terminated (SIGTERM); {_what_is_left(args)}", file=sys.stderr)
         return 143
     except UsageError as exc:
         parser.error(str(exc))  # exit 2, as argparse's own usage errors
@@ -596,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted; no output was written", file=sys.stderr)
+        print(f"error: interrupted; {_what_is_left(args)}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of stdout went away (| head): stop quietly, as other tools do.
@@ -606,6 +608,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _what_is_left(args: argparse.Namespace) -> str:
+    """After an interruption: whether the output had been written in full (the signal came
+    while the workers were being stopped) or not at all."""
+    if getattr(args, "output_complete", False):
+        return f"the output {args.output} had been written in full and is kept"
+    return "no output was written"
 
 
 class _Terminated(BaseException):
@@ -625,8 +635,17 @@ def entry_point() -> None:
     if code in STOPPED:
         # Its outputs are removed already. Leave at once: the interpreter's exit would wait
         # for the process pool's threads, which a worker killed mid-message (SIGTERM to
-        # the whole process group) leaves waiting forever.
+        # the whole process group) leaves waiting forever. Workers still alive (the signal
+        # came while the pool was being shut down) are killed, never left behind.
+        import multiprocessing
+
+        for child in multiprocessing.active_children():
+            child.kill()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    # The run is over (its output complete or its error reported): a late Ctrl-C or SIGTERM
+    # must not turn it into a death by signal while the interpreter exits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(code)
