@@ -77,6 +77,10 @@ def test_from_dict_reads_a_config_section() -> None:
     ({"ba1_af": [0.05]}, "ba1_af: [0.05] is not a number"),
     ({"ba1_af": None}, "ba1_af must be a fraction between 0 and 1, not unset (None)"),
     ({"prevalence": "one in 500"}, "cannot read 'one in 500' as a number"),
+    # Fraction() reads these as 1/500 and 0.5: not ASCII digits, refused like POS
+    ({"prevalence": "\u0661/\u0665\u0660\u0660"}, "cannot read '\u0661/\u0665\u0660\u0660'"),
+    ({"penetrance": "\uff10.\uff15", "prevalence": "1/500"}, "cannot read '\uff10.\uff15'"),
+    ({"bs2_min_homozygotes": "\u0665"}, "bs2_min_homozygotes"),
     ({"pm2_threshold": 0.1}, "unknown ACMG setting 'pm2_threshold'; known settings: "),
 ])
 def test_bad_settings_are_named(settings: dict[str, object], message: str) -> None:

@@ -248,6 +248,8 @@ def parse_fraction(text: str, *, name: str = "value") -> float:
     (0.002, 0.05)
     """
     try:
+        if not text.isascii():  # Fraction() reads Arabic-Indic and fullwidth digits too
+            raise ValueError(text)
         return float(Fraction(text.strip().replace(" ", "")))
     except (ValueError, ZeroDivisionError):
         msg = f"{name}: cannot read {text!r} as a number; write 0.002, 2e-3 or 1/500"
