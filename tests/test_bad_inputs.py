@@ -333,6 +333,9 @@ def test_non_utf8_byte_in_input_vcf(gnomad_root: Path, tmp_path: Path) -> None:
     ("v.vcf", HEADER + "1\t55505647\t.\tG\tT\n\n\n1\tabc\t.\tG\tT\n", 6),
     ("v.vcf.gz", HEADER + "1\t55505647\t.\tG\tT\r\n\r\n1\tabc\t.\tG\tT\r\n", 5),
     ("v.vcf", HEADER + "\n\n1\t55505647\t.\tG\n", 5),
+    # a quoted value spanning lines (blank ones too) before the bad record
+    ("v.csv", 'chrom,pos,ref,alt,note\n1,55516888,G,GA,"multi\nline\nnote"\n1,BAD,G,T,x\n', 5),
+    ("v.csv", 'chrom,pos,ref,alt,note\n\n1,55516888,G,GA,"a\n\n\nb"\n1,BAD,G,T,x\n', 7),
 ])
 def test_blank_lines_do_not_shift_line_numbers(gnomad_root: Path, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str], name: str,
@@ -347,3 +350,18 @@ def test_blank_lines_do_not_shift_line_numbers(gnomad_root: Path, tmp_path: Path
                  "-o", str(out), "-q"]) == 1
     assert f"{name}, line {line}: " in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("blank", ["\n", "  \n", "\r\n"])
+def test_blank_line_in_the_vcf_header_is_named(gnomad_root: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str],
+                                               blank: str) -> None:
+    """Regression: a blank line among the ## lines gave "no #CHROM header line; is this a
+    VCF?" although the #CHROM line was there."""
+    src = tmp_path / "v.vcf"
+    src.write_bytes(("##fileformat=VCFv4.2\n" + blank + "#CHROM\tPOS\tID\tREF\tALT\n"
+                     "1\t55505647\t.\tG\tT\n").encode())
+    assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
+                 "-o", str(tmp_path / "o.tsv"), "-q"]) == 1
+    assert "v.vcf, line 2: a blank line in the header, before the #CHROM line" in (
+        capsys.readouterr().err)

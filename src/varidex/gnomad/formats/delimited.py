@@ -109,7 +109,8 @@ def prepare_variants(frame: pd.DataFrame, names: dict[str, str], before: int, pa
         number = before + i + first_line
         if unit == "line":  # blank lines were skipped: count them back in
             spaces = " \t".replace(sep, "")  # pandas skips lines of these
-            raise InputFormatError(msg, path=path, line=file_line(path, number, spaces=spaces))
+            raise InputFormatError(msg, path=path,
+                                   line=file_line(path, number, spaces=spaces, sep=sep))
         msg = f"{unit} {number}: {msg}"
         raise InputFormatError(msg, path=path)
     if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
@@ -126,7 +127,7 @@ def prepare_variants(frame: pd.DataFrame, names: dict[str, str], before: int, pa
     if multi.any():
         if not locate:
             i = int(multi.nonzero()[0][0])
-            where = (f"line {file_line(path, before + i + first_line, spaces=' ')}"
+            where = (f"line {file_line(path, before + i + first_line, spaces=' ', sep=sep)}"
                      if unit == "line" else f"{unit} {before + i + first_line}")
             logger.warning("%s, %s: a cell with several ALT alleles (%r) after the first batch "
                            "had none (or the input has input_row/alt_index columns): split into "

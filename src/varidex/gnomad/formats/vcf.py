@@ -67,6 +67,10 @@ def iter_vcf(path: str, *, batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
     saw_chrom_line = False
     try:
         for line in handle:
+            if header_lines and not line.strip():
+                msg = ("a blank line in the header, before the #CHROM line; remove it (a VCF "
+                       "header is ## lines, then #CHROM)")
+                raise InputFormatError(msg, path=path, line=header_lines + 1)
             if line.startswith("##"):
                 header_lines += 1
                 declared = contig_length(line)
