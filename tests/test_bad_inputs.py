@@ -228,6 +228,7 @@ HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
 @pytest.mark.parametrize(("body", "code", "message"), [
     ("1\t55505647\t.\tG\tT\n", 0, None),                          # a 5-column VCF
     ("1\t55505647\t.\tG\tT\r\n", 0, None),                        # CRLF line ends
+    ("\ufeff", 0, None),                                          # a byte-order mark first
     ("1\t55505647\t.\tG\n", 1, "line 3: a VCF record needs at least 5"),
     ("1\t55505647\t.\tG\tT\n1\tabc\t.\tG\tT\n", 1, "line 4: POS is not a 1-based"),
     ("1\t\u0665\u0665\u0665\u0660\u0665\u0666\u0664\u0667\t.\tG\tT\n", 1,
@@ -236,7 +237,8 @@ HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"
 def test_vcf_records(gnomad_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                      body: str, code: int, message: str | None) -> None:
     src = tmp_path / "in.vcf"
-    src.write_bytes((HEADER + body).encode())
+    text = "\ufeff" + HEADER + "1\t55505647\t.\tG\tT\n" if body == "\ufeff" else HEADER + body
+    src.write_bytes(text.encode())
     out = tmp_path / "out.tsv"
     assert main(["annotate", str(src), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes"),
                  "-o", str(out), "-q"]) == code

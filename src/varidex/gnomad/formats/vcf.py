@@ -50,9 +50,10 @@ def _open_text(path: str) -> IO[str]:
         raise InputFormatError(msg, path=path)
     with p.open("rb") as probe:
         magic = probe.read(2)
+    # utf-8-sig: a byte-order mark (some Windows editors write one) is not part of ##
     if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8", errors="replace")
-    return p.open(encoding="utf-8", errors="replace")
+        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8-sig", errors="replace")
+    return p.open(encoding="utf-8-sig", errors="replace")
 
 
 def iter_vcf(path: str, *, batch_rows: int = 200_000) -> Iterator[pd.DataFrame]:
