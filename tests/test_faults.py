@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import pysam
 import pytest
 
 from varidex.gnomad.annotate import Annotator
@@ -328,3 +329,90 @@ def test_a_signal_after_the_output_is_complete(tmp_path: Path, signum: int, code
     else:
         os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail("worker processes were left running")
+
+
+# A signal at chosen moments of the end of a run: while the output is put in place (PATCH
+# names the step), or inside a __del__ after it, where Python reports and drops it.
+SIGNAL_AT_END = """
+import os, signal, sys, time
+signum, where = int(sys.argv.pop(1)), sys.argv.pop(1)
+from varidex.gnomad import pipeline
+from varidex.gnomad.formats import delimited
+def send():
+    os.killpg(os.getpgrp(), signum)
+if where == "index":  # between the file's rename and its index's
+    move = delimited.shutil.move
+    def moved(*a, **k):
+        send()
+        return move(*a, **k)
+    delimited.shutil.move = moved
+elif where == "parse":  # before the CLI knows what to do
+    import argparse
+    parse = argparse.ArgumentParser.parse_args
+    def parsed(self, *a, **k):
+        if self.prog == "varidex":
+            send()
+        return parse(self, *a, **k)
+    argparse.ArgumentParser.parse_args = parsed
+else:  # a clean-up after the output is complete
+    class Late:
+        def __del__(self):
+            send()
+            time.sleep(0.2)
+    annotate = pipeline.annotate_file
+    def annotated(*a, **k):
+        summary = annotate(*a, **k)
+        Late()
+        return summary
+    import varidex.gnomad.cli as cli
+    cli.annotate_file = annotated
+from varidex._console import main
+main()
+"""
+
+
+@pytest.mark.parametrize("where", ["index", "del", "parse"])
+@pytest.mark.parametrize(("signum", "code", "said"), [
+    (signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_a_signal_at_the_end_says_what_is_left(tmp_path: Path, signum: int, code: int,
+                                               said: str, where: str) -> None:
+    """Regressions: a signal between a .vcf.gz's rename and its index's left the old index
+    beside the new file and said "no output was written"; one inside a __del__ after the
+    output was complete printed "Exception ignored ... KeyboardInterrupt" and exited 0;
+    one while the arguments were parsed gave a traceback or a silent death."""
+    src, out = tmp_path / "in.vcf", tmp_path / "out.vcf.gz"
+    _big_input(src, 1)  # sorted, as tabix needs
+    old = tmp_path / "old.vcf"
+    old.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                   "21\t1\t.\tA\tG\t.\t.\t.\n")
+    pysam.tabix_compress(str(old), str(out))
+    pysam.tabix_index(str(out), preset="vcf")  # an old output and its index
+    proc = subprocess.run(
+        [sys.executable, "-c", SIGNAL_AT_END, str(int(signum)), where, "annotate", str(src),
+         "--gnomad-dir", str(RELEASE), "-o", str(out), "--workers", "2", "-q"],
+        capture_output=True, text=True, start_new_session=True, timeout=120, check=False)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "Exception ignored" not in proc.stderr, proc.stderr
+    assert proc.returncode == code, proc.stderr
+    if where == "parse":
+        assert proc.stderr.strip() == f"error: {said}; no output was written"
+        return
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: {said}; the output {out} had been written in full and is kept")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "in.vcf", "old.vcf", "out.vcf.gz", "out.vcf.gz.tbi"]
+    with pysam.TabixFile(str(out)) as tbx:  # the new file's index, not the old one's
+        records = [r for contig in tbx.contigs for r in tbx.fetch(contig)]
+    assert len(records) == 1000  # one per input record
+    assert "21\t14324272\tq0000107\tG\tA\t.\t.\tgnomad_af=0.00000409732;gnomad_ac=1;" in (
+        "\n".join(records))
+
+
+def test_an_interrupted_run_to_stdout_says_it_is_incomplete() -> None:
+    import argparse
+
+    from varidex.gnomad.cli import _Run
+
+    assert _Run().left(argparse.Namespace(output="-")) == (
+        "what was written to standard output is incomplete")
+    assert _Run().left(argparse.Namespace(output="o.tsv")) == "no output was written"

@@ -223,3 +223,23 @@ def test_a_linked_vcf_gz_gets_its_index_beside_the_link(gnomad_root: Path,
         got = list(tbx.fetch("1", 55505646, 55505647))
     assert len(got) == 1
     assert "gnomad_af=0.0119305" in got[0]
+
+
+def test_a_chain_of_links_loses_every_stale_index(gnomad_root: Path, tmp_path: Path) -> None:
+    """Regression: writing through a/ll -> l -> ../b/t left a/l.vcf.gz.tbi, the index of
+    the replaced file, beside the middle link (tabix on it read garbage)."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    real = tmp_path / "b" / "t.vcf.gz"
+    middle, first = tmp_path / "a" / "l.vcf.gz", tmp_path / "a" / "ll.vcf.gz"
+    middle.symlink_to("../b/t.vcf.gz")
+    first.symlink_to("l.vcf.gz")
+    args = [str(_input(tmp_path)), "--gnomad-dir", str(gnomad_root / "r2.1.1-exomes")]
+    assert _annotate(*args, "-o", str(middle)) == 0
+    assert Path(f"{middle}.tbi").exists()
+    assert _annotate(*args, "-o", str(first)) == 0
+    assert Path(f"{first}.tbi").exists()
+    assert not Path(f"{middle}.tbi").exists()
+    assert not Path(f"{real}.tbi").exists()
+    with pysam.TabixFile(str(first)) as tbx:
+        assert "gnomad_af=0.0119305" in next(tbx.fetch("1", 55505646, 55505647))

@@ -18,15 +18,15 @@ def _terminated(signum: int, frame: Any) -> None:
 
 
 def main() -> None:
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    # Until the CLI sets its own handler (its first step), and again once it has run.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         from varidex.gnomad.cli import entry_point
+
+        entry_point()
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
     except _Terminated:
         print("error: terminated (SIGTERM)", file=sys.stderr)
         raise SystemExit(143) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    entry_point()

@@ -28,6 +28,7 @@ from .combine import AnyAnnotator, open_annotator
 from .engine import DEFAULT_CHUNK_SIZE
 from .errors import StoreError, VaridexError
 from .pipeline import annotate_file
+from .signals import on_output_complete
 
 if TYPE_CHECKING:
     from .config import Config
@@ -448,8 +449,7 @@ def _run_annotate(args: argparse.Namespace) -> int:
                                 genotype_build=args.genotype_build, strict=args.strict,
                                 transform=transform,
                                 transform_prefix="acmg_", reads_also=_run_files(args, acmg))
-        args.output_complete = args.output != "-"
-        annotator.close()
+        annotator.close()  # here too: a signal while the workers stop aborts them
     except (KeyboardInterrupt, _Terminated):
         annotator.abort()  # the workers are not waited for
         raise
@@ -577,28 +577,37 @@ def _arrow_memory_pool() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
-    parser = build_parser()
-    words = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(words)
-    args.command_line = shlex.join(["varidex", *words])
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
-                        format="varidex: %(message)s", stream=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _terminated)
-    _arrow_memory_pool()
+    run = _Run()
+    unraisable, sys.unraisablehook = sys.unraisablehook, run.unraisable
+    parser = build_parser()
+    args: argparse.Namespace | None = None
     try:
-        return int(args.func(args))
+        with on_output_complete(run.completed):
+            words = list(sys.argv[1:] if argv is None else argv)
+            args = parser.parse_args(words)
+            args.command_line = shlex.join(["varidex", *words])
+            logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+                                format="varidex: %(message)s", stream=sys.stderr)
+            _arrow_memory_pool()
+            code = int(args.func(args))
+        if run.swallowed:  # a signal Python reported as ignored in a clean-up (__del__)
+            said = "interrupted" if run.swallowed[0] == 130 else "terminated (SIGTERM)"
+            print(f"error: {said}; {run.left(args)}", file=sys.stderr)
+            return run.swallowed[0]
+        return code
     except _Terminated:
-        print(f"error: terminated (SIGTERM); {_what_is_left(args)}", file=sys.stderr)
+        print(f"error: terminated (SIGTERM); {run.left(args)}", file=sys.stderr)
         return 143
     except UsageError as exc:
         parser.error(str(exc))  # exit 2, as argparse's own usage errors
     except VaridexError as exc:
-        if args.debug:
+        if args is not None and args.debug:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"error: interrupted; {_what_is_left(args)}", file=sys.stderr)
+        print(f"error: interrupted; {run.left(args)}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader of stdout went away (| head): stop quietly, as other tools do.
@@ -608,14 +617,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = unraisable
 
 
-def _what_is_left(args: argparse.Namespace) -> str:
-    """After an interruption: whether the output had been written in full (the signal came
-    while the workers were being stopped) or not at all."""
-    if getattr(args, "output_complete", False):
-        return f"the output {args.output} had been written in full and is kept"
-    return "no output was written"
+class _Run:
+    """What an interruption of the run leaves: the outputs complete when it came."""
+
+    def __init__(self) -> None:
+        self.complete: list[str] = []
+        self.swallowed: list[int] = []
+
+    def completed(self, path: str) -> None:
+        self.complete.append(path)
+
+    def unraisable(self, info: Any) -> None:
+        """A Ctrl-C or SIGTERM raised inside a ``__del__`` or weakref callback: Python
+        would print a traceback and drop it; it is noted and reported instead."""
+        if isinstance(info.exc_value, KeyboardInterrupt | _Terminated):
+            self.swallowed.append(143 if isinstance(info.exc_value, _Terminated) else 130)
+            return
+        sys.__unraisablehook__(info)
+
+    def left(self, args: argparse.Namespace | None) -> str:
+        if self.complete:
+            return (f"the output {', '.join(self.complete)} had been written in full and "
+                    "is kept")
+        if args is not None and getattr(args, "output", None) == "-":
+            return "what was written to standard output is incomplete"
+        return "no output was written"
 
 
 class _Terminated(BaseException):

@@ -11,15 +11,14 @@ import logging
 import multiprocessing
 import os
 import signal
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from typing import Protocol
 
 from .engine import ChunkResult, ChunkTask, close_handles, run_chunks
 from .errors import VaridexError, WorkerError
+from .signals import held
 
 
 def run_unit(tasks: list[ChunkTask]) -> list[ChunkResult]:
@@ -35,31 +34,6 @@ def _worker_signals() -> None:
     temporary output) and die quietly on SIGTERM, whatever handlers the parent had."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-@contextmanager
-def _forking() -> Iterator[None]:
-    """Ctrl-C and SIGTERM held back while ``submit`` may fork workers.
-
-    Python runs a signal's handler in the main thread at the next bytecode, wherever that
-    is: a Ctrl-C to the process group during the fork raised KeyboardInterrupt inside the
-    fork hooks of ``logging``, where Python prints it and drops it (in the parent: the run
-    went on to the end; in a worker: a traceback before it could ignore SIGINT). While
-    this block runs, SIGINT and SIGTERM are only noted (workers forked now inherit that
-    harmless handler until they set their own) and raised again once it ends."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set handlers, and only it gets KeyboardInterrupt
-        return
-    caught: list[int] = []
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in held}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, signal.SIG_DFL if handler is None else handler)
-        for signum in dict.fromkeys(caught):
-            signal.raise_signal(signum)
 
 
 def _where(unit: list[ChunkTask]) -> str:
@@ -182,7 +156,9 @@ class ProcessExecutor:
                         exhausted = True
                         break
                     try:
-                        with _forking():
+                        # Ctrl-C during the fork raised KeyboardInterrupt inside logging's fork
+                        # hooks, where Python prints and drops it: held until the fork is done
+                        with held():
                             future = pool.submit(self._fn, unit)
                         pending[future] = unit
                         self._seen.update(getattr(pool, "_processes", None) or {})

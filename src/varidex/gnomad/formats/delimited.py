@@ -22,6 +22,7 @@ import pysam
 from ..errors import InputFormatError, OutputError
 from ..frames import CANONICAL_COLUMNS, find_columns
 from ..keys import MAX_POSITION
+from ..signals import held, output_complete
 from ..variant_ids import expand_ids, id_column
 from .arrow_text import quote_names, table_text
 from .bgzf import BgzfWriter
@@ -272,13 +273,16 @@ class AtomicOutput:
                 if self.index_vcf:
                     self._build_index()
                 self._tmp.chmod(_mode_for(Path(self.path)))
-                replaced = Path(self.path).exists()
-                self._tmp.replace(self.path)
                 if self.index_vcf:
                     index.chmod(_mode_for(Path(f"{self._given}.tbi")))
-                    shutil.move(index, f"{self._given}.tbi")  # another file system, maybe
-                if replaced:
-                    self._remove_stale_indexes()
+                with held():  # the file, its index and no stale one: all or nothing said
+                    replaced = Path(self.path).exists()
+                    self._tmp.replace(self.path)
+                    if self.index_vcf:
+                        shutil.move(index, f"{self._given}.tbi")  # another file system, maybe
+                    if replaced:
+                        self._remove_stale_indexes()
+                    output_complete(self._given)
         except OSError as err:
             msg = f"cannot finish writing ({err.strerror or err}); no output was written"
             raise OutputError(msg, path=self.path) from err
@@ -291,7 +295,7 @@ class AtomicOutput:
         """Indexes of the file just replaced describe the old content (htslib would use
         them to answer region queries wrongly): remove them."""
         kept = {f"{self._given}.tbi"} if self.index_vcf else set()
-        for stale in dict.fromkeys(f"{name}{suffix}" for name in (self._given, self.path)
+        for stale in dict.fromkeys(f"{name}{suffix}" for name in _link_chain(self._given)
                                    for suffix in (".tbi", ".csi")):
             if stale not in kept and os.path.lexists(stale):
                 Path(stale).unlink()
@@ -373,6 +377,15 @@ def _arrow_table_csv(table: Any, *, sep: str, header: bool,
     if body is None:
         return None
     return (sep.join(names) + "\n").encode() + body if header else body
+
+
+def _link_chain(path: str) -> list[str]:
+    """``path`` and, if it is a symbolic link, each name it leads through to the file: an
+    index beside any of them would describe the replaced file."""
+    names = [Path(path)]
+    while names[-1].is_symlink() and len(names) < 40:
+        names.append(names[-1].parent / names[-1].readlink())
+    return [str(n) for n in names]
 
 
 def _mode_for(target: Path) -> int:
