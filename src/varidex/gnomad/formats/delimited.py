@@ -6,11 +6,9 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import stat
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,22 +159,6 @@ def read_delimited(path: str, *, sep: str) -> pd.DataFrame:
     return out
 
 
-_HELD = {signal.SIGINT, signal.SIGTERM}
-
-
-def _hold_signals() -> set[int | signal.Signals] | None:
-    """Block Ctrl-C and SIGTERM (main thread only); the previous mask, to restore."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
-
-
-def _release_signals(held: set[int | signal.Signals] | None) -> None:
-    """Restore the mask; a signal that came meanwhile is raised here (KeyboardInterrupt)."""
-    if held is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-
 class AtomicOutput:
     """A text output written to a temporary file beside the target and renamed into place
     only when complete (``-`` = stdout). ``.gz`` targets are bgzip-compressed. The file
@@ -219,25 +201,24 @@ class AtomicOutput:
             msg = f"the folder {folder} does not exist; create it first"
             raise OutputError(msg, path=path)
         # Ctrl-C (or SIGTERM) is held back while the temporary file is created and its
-        # name kept, then delivered inside the try below, which removes the file again.
-        held = _hold_signals()
+        # name kept, then raised inside the try, whose handler removes the file again.
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-        except OSError as exc:
-            _release_signals(held)
-            msg = f"cannot write into {folder} ({exc.strerror}); choose a writable folder"
-            raise OutputError(msg, path=path) from exc
-        try:
-            os.close(fd)
-            self._tmp = Path(tmp)
-            _release_signals(held)
+            with held():
+                try:
+                    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                               dir=folder)
+                except OSError as exc:
+                    msg = f"cannot write into {folder} ({exc.strerror}); choose a writable folder"
+                    raise OutputError(msg, path=path) from exc
+                os.close(fd)
+                self._tmp = Path(tmp)
             if path.endswith((".gz", ".bgz")):
                 self.handle = BgzfWriter(self._tmp.open("wb"))  # gzip and tabix read it
             else:
                 self.handle = self._tmp.open("wb")
         except BaseException:
-            _release_signals(held)
-            Path(tmp).unlink(missing_ok=True)
+            if self._tmp is not None:
+                self._tmp.unlink(missing_ok=True)
             raise
 
     def _open_in_place(self, path: str) -> None:
